@@ -1,0 +1,26 @@
+"""boto3 clients built from settings: the moto server locally, real AWS otherwise. One seam, no branches elsewhere."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from chatbot.config import Settings
+
+_RETRIES = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=30)
+
+
+def client(service: str, settings: Settings, **kwargs: Any) -> Any:
+    """A boto3 client for ``service``; against the configured endpoint when one is set (moto locally)."""
+    options: dict[str, Any] = {"region_name": settings.aws_region, "config": _RETRIES}
+    if settings.aws_endpoint_url:
+        options["endpoint_url"] = settings.aws_endpoint_url
+        if not os.environ.get("AWS_ACCESS_KEY_ID"):
+            # moto accepts any credentials; a laptop without an AWS profile must still work
+            options["aws_access_key_id"] = "testing"
+            options["aws_secret_access_key"] = "testing"  # noqa: S105 - moto's documented dummy value
+    options.update(kwargs)
+    return boto3.client(service, **options)

@@ -1,0 +1,1 @@
+"""One customer turn: input guard, sentiment, escalation decision, retrieval and the answer."""

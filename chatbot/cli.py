@@ -1,0 +1,21 @@
+"""The ``chatbot`` command line. Each area registers its own commands; this module only assembles them."""
+
+from __future__ import annotations
+
+import typer
+
+from chatbot.chain.cli import register as register_chain
+from chatbot.rag.cli import register as register_rag
+
+app = typer.Typer(
+    name="chatbot",
+    help="SageMaker support chatbot: knowledge base, batch retrieval and decisions, one-off questions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+register_rag(app)
+register_chain(app)
+
+
+if __name__ == "__main__":
+    app()

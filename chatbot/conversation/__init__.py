@@ -1,0 +1,1 @@
+"""Conversations: ids, transcripts and where they are stored, and escalation requests."""

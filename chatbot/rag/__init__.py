@@ -1,0 +1,1 @@
+"""Retrieval over the documentation: ingestion, chunking, embeddings, FAISS + BM25 hybrid search."""

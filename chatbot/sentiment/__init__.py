@@ -1,0 +1,1 @@
+"""Customer sentiment: a trained local classifier, and the LLM judge used with Bedrock."""
