@@ -23,4 +23,5 @@ def client(service: str, settings: Settings, **kwargs: Any) -> Any:
             options["aws_access_key_id"] = "testing"
             options["aws_secret_access_key"] = "testing"  # noqa: S105 - moto's documented dummy value
     options.update(kwargs)
-    return boto3.client(service, **options)
+    make_client: Any = boto3.client  # the stubs' overloads need a literal service name
+    return make_client(service, **options)

@@ -6,6 +6,9 @@ import typer
 
 from chatbot.chain.cli import register as register_chain
 from chatbot.rag.cli import register as register_rag
+from workflows.labeling.cli import register as register_transcripts
+from workflows.labeling.labeling_cli import register as register_labeling
+from workflows.training.cli import register as register_feedback
 
 app = typer.Typer(
     name="chatbot",
@@ -15,6 +18,9 @@ app = typer.Typer(
 )
 register_rag(app)
 register_chain(app)
+register_transcripts(app)
+register_labeling(app)
+register_feedback(app)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,14 @@ Read once at start-up with :func:`load_settings` and passed down; nothing else r
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from chatbot.errors import ConfigError
 
@@ -20,6 +22,26 @@ ENV_PREFIX = "CHATBOT_"
 
 Backend = Literal["local", "aws"]
 TranscriptBackend = Literal["s3", "local"]
+# names of extra redaction types: their placeholder is `[TYPE]`
+REDACTION_TYPE_PATTERN = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
+StateBackend = Literal["sqlite", "dynamodb"]
+
+
+def _address_list(value: object) -> object:
+    """``a@x, b@y`` or a JSON list, from the environment; each entry must look like an address."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else [part.strip() for part in text.split(",")]
+    if isinstance(value, list):
+        addresses = [str(item).strip() for item in value if str(item).strip()]
+        for address in addresses:
+            if "@" not in address or any(character.isspace() for character in address):
+                raise ValueError(f"not an email address: {address!r}")
+        return addresses
+    return value
+
+
+EmailList = Annotated[list[str], NoDecode, BeforeValidator(_address_list)]
 
 
 def _package_dir(package: str) -> Path | None:
@@ -54,7 +76,8 @@ class Settings(BaseSettings):
 
     # --- where things are -------------------------------------------------------------------
     backend: Backend = Field(
-        "local", description="`local`: models from PyPI packages, AWS APIs on moto; `aws`: Bedrock and real AWS."
+        "local",
+        description="`local`: models from PyPI packages, AWS APIs on moto; `aws`: Bedrock and real AWS.",
     )
     data_dir: Path = Field(
         PROJECT_ROOT / ".data", description="State directory: index, caches, spool, local records."
@@ -81,6 +104,16 @@ class Settings(BaseSettings):
     bedrock_embedding_model_id: str = Field(
         "amazon.titan-embed-text-v2:0", min_length=1, description="Bedrock embedding model (aws backend)."
     )
+    # environment values are strings, and a Literal of ints only matches ints
+    bedrock_embedding_dimensions: Annotated[Literal[256, 512, 1024], BeforeValidator(int)] = Field(
+        1024, description="Vector size asked of Titan Text Embeddings v2 (256, 512 or 1024)."
+    )
+    sentiment_timeout_s: float = Field(
+        10.0,
+        gt=0.0,
+        le=300.0,
+        description="Longest wait for the Bedrock sentiment judge before the local one.",
+    )
     transcript_store: TranscriptBackend = Field(
         "s3", description="`s3` (moto locally, real S3 in AWS) or `local` (JSON files under data_dir)."
     )
@@ -88,6 +121,24 @@ class Settings(BaseSettings):
         "support-chatbot-transcripts", min_length=3, max_length=63, description="S3 bucket for transcripts."
     )
     transcript_prefix: str = Field("transcripts/", description="Key prefix of transcripts in the bucket.")
+    transcript_max_bytes: int = Field(
+        5 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Largest transcript object read back (export); bigger ones are reported and skipped.",
+    )
+    spool_replay_interval_s: float = Field(
+        30.0, gt=0.0, le=3600.0, description="How often a background thread replays spooled transcript turns."
+    )
+
+    # --- privacy ----------------------------------------------------------------------------
+    redaction_patterns: dict[str, str] = Field(
+        default_factory=dict,
+        description='Extra PII patterns, JSON `{"TYPE": "regex"}`; a match becomes `[TYPE]`.',
+    )
+    redact_at_write: bool = Field(
+        False, description="Redact PII from turns before they are written to the transcript store."
+    )
 
     # --- local models -----------------------------------------------------------------------
     local_llm_path: Path | None = Field(
@@ -96,6 +147,10 @@ class Settings(BaseSettings):
     local_embedding_model_dir: Path | None = Field(
         default_factory=default_local_embedding_model_dir,
         description="sentence-transformers folder of the local embedding model.",
+    )
+    sentiment_training_data: Path = Field(
+        PROJECT_ROOT / "vendor" / "sentiment-human-rated" / "sentiment-human-rated.jsonl",
+        description="Human-rated texts (JSONL: id, text, label) the local sentiment classifier learns from.",
     )
     llm_threads: int = Field(2, ge=1, le=256, description="CPU threads for the local LLM.")
     llm_context_tokens: int = Field(2048, ge=512, le=32768, description="Context window of the local LLM.")
@@ -108,6 +163,13 @@ class Settings(BaseSettings):
     chunk_overlap_chars: int = Field(150, ge=0, le=5000, description="Overlap between split chunks.")
     context_max_chars: int = Field(
         2400, ge=200, le=100000, description="Most characters of retrieved text put in the answer prompt."
+    )
+    embedding_document_max_tokens: int = Field(
+        64,
+        ge=8,
+        le=256,
+        description="Leading tokens of each chunk (title and section path first) the local embedder embeds; "
+        "BM25 covers the full text.",
     )
 
     # --- conversation and escalation --------------------------------------------------------
@@ -127,9 +189,100 @@ class Settings(BaseSettings):
         60.0, gt=0.0, le=3600.0, description="A turn slower than this is abandoned and escalated."
     )
 
+    # --- shared conversation state and escalation delivery ----------------------------------
+    state_store: StateBackend = Field(
+        "sqlite", description="`sqlite` (WAL file `state.sqlite3` in data_dir) or `dynamodb` (AWS, or moto)."
+    )
+    state_table: str = Field(
+        "support-chatbot-state",
+        min_length=3,
+        max_length=255,
+        description="DynamoDB table of conversation state (`pk`/`sk` string keys, GSI `open-cases`).",
+    )
+    trigger_workflow_function: str = Field(
+        "triggerWorkflow", min_length=1, description="Lambda function that starts the escalation workflow."
+    )
+    trigger_workflow_handler: str = Field(
+        "lambdas.trigger_workflow.handler.lambda_handler",
+        min_length=3,
+        description="Import path of that function's handler, run in-process (outbox, worker) when local.",
+    )
+    expert_console_url: str = Field(
+        "http://localhost:8502", min_length=1, description="Expert console; escalation emails link there."
+    )
+
+    # --- expert email (SNS email subscriptions in AWS; SMTP locally) --------------------------
+    smtp_host: str = Field("127.0.0.1", min_length=1, description="SMTP server the local email relay uses.")
+    smtp_port: int = Field(8025, ge=1, le=65535, description="Port of that SMTP server (local one's too).")
+    smtp_sender: str = Field(
+        "support-chatbot@example.com", min_length=3, description="From address of expert notification emails."
+    )
+    expert_emails_tier1: EmailList = Field(
+        ["tier1-experts@example.com"],
+        description="Addresses emailed for tier-1 escalations (JSON list or comma-separated).",
+    )
+    expert_emails_tier2: EmailList = Field(
+        ["tier2-experts@example.com"],
+        description="Addresses emailed when tier 1 does not answer (JSON list or comma-separated).",
+    )
+
+    # --- labeling (Ground Truth custom task or the local labeling page) ----------------------
+    labeling_bucket: str | None = Field(
+        None,
+        min_length=3,
+        max_length=63,
+        description="S3 bucket holding labeling manifests, the worker template and Ground Truth output.",
+    )
+    labeling_manifest_prefix: str = Field(
+        "manifests/", description="Key prefix of input manifests, worker templates and `source-ref` items."
+    )
+    labeling_output_prefix: str = Field(
+        "labels/", description="Key prefix Ground Truth writes labeling output under (`<prefix><job>/...`)."
+    )
+    labeling_workteam_arn: str | None = Field(
+        None, description="ARN of the Ground Truth (private) work team."
+    )
+    labeling_role_arn: str | None = Field(
+        None,
+        description="IAM role Ground Truth assumes (stack `infra/labeling.yaml` output `LabelingJobRoleArn`).",
+    )
+    labeling_pre_lambda_arn: str | None = Field(
+        None, description="ARN of the pre-annotation Lambda (`lambdas/gt_pre_annotation`)."
+    )
+    labeling_post_lambda_arn: str | None = Field(
+        None, description="ARN of the annotation-consolidation Lambda (`lambdas/gt_post_annotation`)."
+    )
+    labeling_label_attribute: str = Field(
+        "answer-relevance",
+        min_length=1,
+        max_length=127,
+        pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$",
+        description="Label attribute name of labeling jobs (key of the label in output manifests).",
+    )
+    labeling_workers_per_item: int = Field(
+        3, ge=1, le=9, description="Ratings wanted per item: Ground Truth workers or local annotators."
+    )
+    labeling_local_manifest: Path | None = Field(
+        None, description="Input manifest the local labeling page opens (it can also be chosen on the page)."
+    )
+
     # --- logging ----------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_format: Literal["json", "console"] = Field("console", description="Log lines as JSON or for people.")
+
+    @field_validator("redaction_patterns")
+    @classmethod
+    def _compilable_patterns(cls, patterns: dict[str, str]) -> dict[str, str]:
+        for kind, pattern in patterns.items():
+            if not REDACTION_TYPE_PATTERN.fullmatch(kind):
+                raise ValueError(f"type {kind!r} must be upper-case letters, digits and _ (e.g. ACCOUNT_ID)")
+            try:
+                compiled = re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"type {kind}: bad regex {pattern!r}: {error}") from error
+            if compiled.fullmatch(""):
+                raise ValueError(f"type {kind}: regex {pattern!r} matches the empty string")
+        return patterns
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
@@ -140,6 +293,23 @@ class Settings(BaseSettings):
     @cached_property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @cached_property
+    def transcript_spool_dir(self) -> Path:
+        """Turns waiting for the transcript store (one fsynced file each), replayed in order."""
+        return self.data_dir / "spool" / "transcripts"
+
+    @cached_property
+    def state_db_path(self) -> Path:
+        return self.data_dir / "state.sqlite3"
+
+    @cached_property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "outbox.sqlite3"
+
+    @cached_property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
 
     @cached_property
     def sentiment_model_id(self) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from chatbot.config import Settings, load_settings
 from infra.local.moto_server import MotoServer, start_moto_server
@@ -29,6 +30,13 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """A command that configures logging binds it to pytest's captured stderr, closed after the test."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")

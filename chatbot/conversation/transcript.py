@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatbot.conversation.ids import conversation_day
 from chatbot.models import EscalationDecision, Sentiment, Source
 
-TRANSCRIPT_SCHEMA_VERSION = 1
+TRANSCRIPT_SCHEMA_VERSION: Final = 1
 
 
 def utc_now() -> datetime:

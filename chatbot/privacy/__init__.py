@@ -1,0 +1,1 @@
+"""Privacy: PII redaction of text and transcripts before anything leaves for labeling."""

@@ -1,0 +1,1 @@
+"""Ground Truth post-annotation (annotation consolidation) Lambda for the answer-relevance task."""

@@ -1,0 +1,1 @@
+"""Ground Truth pre-annotation Lambda for the answer-relevance task."""

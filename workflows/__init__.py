@@ -1,0 +1,1 @@
+"""Workflows: the escalation state machine, labeling and training."""

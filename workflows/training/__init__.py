@@ -1,0 +1,1 @@
+"""Training data from expert labels: reward, preference and KTO datasets (RLHF)."""
