@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from chatbot.chain.cli import register as register_chain
+from chatbot.notify.cli import register as register_mail
 from chatbot.rag.cli import register as register_rag
 from workflows.labeling.cli import register as register_transcripts
 from workflows.labeling.labeling_cli import register as register_labeling
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 register_rag(app)
 register_chain(app)
+register_mail(app)
 register_transcripts(app)
 register_labeling(app)
 register_feedback(app)

@@ -1,0 +1,259 @@
+"""Conversation state in one SQLite file (WAL), shared by every session and process on the machine.
+
+Every write runs in a ``BEGIN IMMEDIATE`` transaction: SQLite lets one writer in at a time, so a
+read-decide-write is atomic across threads and processes. A connection per call keeps threads and forked
+processes apart; WAL lets readers go on while a writer works.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import structlog
+
+from chatbot.conversation import state_transitions as rules
+from chatbot.conversation.state import (
+    ConversationNotFoundError,
+    ConversationState,
+    ConversationStatus,
+    LiveMessage,
+    StateStoreError,
+    WorkflowStage,
+)
+from chatbot.conversation.transcript import Role
+from chatbot.models import EscalationReason, Sentiment
+
+log = structlog.get_logger(__name__)
+
+# schema migrations, applied in order; PRAGMA user_version records how many ran
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE conversation_state (
+            conversation_id TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            escalated_at TEXT,
+            version INTEGER NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        "CREATE INDEX conversation_state_open ON conversation_state (status, escalated_at)",
+        """CREATE TABLE live_message (
+            conversation_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            turn_id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (conversation_id, seq),
+            UNIQUE (conversation_id, turn_id)
+        )""",
+    ),
+)
+
+BUSY_TIMEOUT_S = 30.0
+Transition = Callable[[ConversationState], ConversationState]
+
+
+class SqliteStateStore:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(self._connect()) as connection:
+                connection.execute("PRAGMA journal_mode=WAL")  # persistent: set once per file
+                self._migrate(connection)
+        except (OSError, sqlite3.Error) as error:
+            raise StateStoreError(f"cannot open conversation state at {path}: {error}") from error
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        connection.execute("PRAGMA synchronous=FULL")
+        return connection
+
+    @staticmethod
+    def _migrate(connection: sqlite3.Connection) -> None:
+        connection.execute("BEGIN IMMEDIATE")  # two processes starting together migrate once
+        try:
+            applied = int(connection.execute("PRAGMA user_version").fetchone()[0])
+            for number, statements in enumerate(MIGRATIONS[applied:], start=applied + 1):
+                for statement in statements:
+                    connection.execute(statement)
+                connection.execute(f"PRAGMA user_version={number}")
+                log.info("state.sqlite_migrated", version=number)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with closing(self._connect()) as connection:
+                yield connection
+        except sqlite3.Error as error:
+            raise StateStoreError(f"cannot read conversation state at {self._path}: {error}") from error
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with closing(self._connect()) as connection:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield connection
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise StateStoreError(f"cannot write conversation state at {self._path}: {error}") from error
+
+    @staticmethod
+    def _load(connection: sqlite3.Connection, conversation_id: str) -> ConversationState | None:
+        row = connection.execute(
+            "SELECT body FROM conversation_state WHERE conversation_id = ?", (conversation_id,)
+        ).fetchone()
+        return None if row is None else ConversationState.model_validate_json(row[0])
+
+    def _apply(
+        self, conversation_id: str, transition: Transition, *, create: bool = False
+    ) -> ConversationState:
+        with self._writing() as connection:
+            current = self._load(connection, conversation_id)
+            if current is None:
+                if not create:
+                    raise ConversationNotFoundError(f"no conversation state for {conversation_id}")
+                current = rules.new_state(conversation_id)
+            changed = transition(current)
+            if changed is current:
+                return current
+            written = rules.stamped(changed, current.version)
+            connection.execute(
+                """INSERT INTO conversation_state (conversation_id, status, escalated_at, version, body)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (conversation_id) DO UPDATE SET
+                       status = excluded.status, escalated_at = excluded.escalated_at,
+                       version = excluded.version, body = excluded.body""",
+                (
+                    conversation_id,
+                    written.status.value,
+                    None if written.escalated_at is None else rules.sortable_timestamp(written.escalated_at),
+                    written.version,
+                    written.model_dump_json(),
+                ),
+            )
+        log.info(
+            "state.changed",
+            conversation_id=conversation_id,
+            status=written.status.value,
+            stage=written.workflow_stage.value,
+            owner=written.owner,
+            version=written.version,
+        )
+        return written
+
+    # --- ConversationStateStore -------------------------------------------------------------
+
+    def get(self, conversation_id: str) -> ConversationState | None:
+        with self._reading() as connection:
+            return self._load(connection, conversation_id)
+
+    def open_escalation(
+        self,
+        conversation_id: str,
+        reason: EscalationReason,
+        summary: str,
+        sentiment: Sentiment | None,
+        *,
+        requested_at: datetime | None = None,
+    ) -> ConversationState:
+        return self._apply(
+            conversation_id,
+            lambda state: rules.opened_escalation(state, reason, summary, sentiment, requested_at),
+            create=True,
+        )
+
+    def record_workflow_stage(
+        self,
+        conversation_id: str,
+        escalation_number: int,
+        stage: WorkflowStage,
+        *,
+        tier: int | None = None,
+        task_token: str | None = None,
+        expert: str | None = None,
+    ) -> ConversationState:
+        return self._apply(
+            conversation_id,
+            lambda state: rules.with_workflow_stage(
+                state, escalation_number, stage, tier=tier, task_token=task_token, expert=expert
+            ),
+        )
+
+    def claim(self, conversation_id: str, expert: str) -> ConversationState:
+        return self._apply(conversation_id, lambda state: rules.claimed(state, expert))
+
+    def hand_back(self, conversation_id: str, expert: str) -> ConversationState:
+        return self._apply(conversation_id, lambda state: rules.handed_back(state, expert))
+
+    def resolve(self, conversation_id: str, expert: str) -> ConversationState:
+        return self._apply(conversation_id, lambda state: rules.resolved(state, expert))
+
+    def open_cases(self) -> list[ConversationState]:
+        statuses = (ConversationStatus.WAITING_FOR_EXPERT.value, ConversationStatus.EXPERT.value)
+        with self._reading() as connection:
+            rows = connection.execute(
+                """SELECT body FROM conversation_state WHERE status IN (?, ?)
+                   ORDER BY escalated_at, conversation_id""",
+                statuses,
+            ).fetchall()
+        return [ConversationState.model_validate_json(row[0]) for row in rows]
+
+    def append_message(
+        self,
+        conversation_id: str,
+        role: Role,
+        text: str,
+        *,
+        turn_id: str,
+        author: str | None = None,
+        withheld: bool = False,
+    ) -> LiveMessage:
+        with self._writing() as connection:
+            existing = connection.execute(
+                "SELECT body FROM live_message WHERE conversation_id = ? AND turn_id = ?",
+                (conversation_id, turn_id),
+            ).fetchone()
+            if existing is not None:
+                return LiveMessage.model_validate_json(existing[0])
+            last_seq = connection.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM live_message WHERE conversation_id = ?", (conversation_id,)
+            ).fetchone()[0]
+            message = LiveMessage(
+                conversation_id=conversation_id,
+                seq=int(last_seq) + 1,
+                role=role,
+                author=author,
+                text=text,
+                turn_id=turn_id,
+                withheld=withheld,
+            )
+            connection.execute(
+                "INSERT INTO live_message (conversation_id, seq, turn_id, body) VALUES (?, ?, ?, ?)",
+                (conversation_id, message.seq, turn_id, message.model_dump_json()),
+            )
+        return message
+
+    def messages_after(self, conversation_id: str, seq: int) -> list[LiveMessage]:
+        with self._reading() as connection:
+            rows = connection.execute(
+                "SELECT body FROM live_message WHERE conversation_id = ? AND seq > ? ORDER BY seq",
+                (conversation_id, seq),
+            ).fetchall()
+        return [LiveMessage.model_validate_json(row[0]) for row in rows]

@@ -1,0 +1,1 @@
+"""Expert email: composed here, sent over SMTP locally (SNS email subscriptions do it in AWS)."""

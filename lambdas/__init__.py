@@ -1,0 +1,1 @@
+"""AWS Lambda functions: thin handlers over typed functions in this repository's packages."""

@@ -1,0 +1,1 @@
+"""``caseEvents``: applies the escalation workflow's SQS messages to the shared conversation state."""
