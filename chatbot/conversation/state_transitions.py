@@ -113,8 +113,15 @@ def with_workflow_stage(
             return _ignored(state, stage, "not waiting for an expert")
         if tier is not None and state.tier is not None and tier < state.tier:
             return _ignored(state, stage, f"tier {tier} is behind tier {state.tier}")
+        # A declined or timed-out offer carries no token. It must not clear the current one: SQS does not keep
+        # order, so the next offer's notification (with the live token) may already have been applied.
+        # A stale token left behind is refused by Step Functions when an expert uses it.
         return state.model_copy(
-            update={"workflow_stage": stage, "tier": tier or state.tier, "task_token": task_token}
+            update={
+                "workflow_stage": stage,
+                "tier": tier or state.tier,
+                "task_token": task_token or state.task_token,
+            }
         )
 
     if stage is WorkflowStage.ASSIGNED:

@@ -50,7 +50,7 @@ STAGE_OF_KIND = {
     CaseEventKind.ASSIGNED: WorkflowStage.ASSIGNED,
     CaseEventKind.NO_EXPERT_AVAILABLE: WorkflowStage.NO_EXPERT_AVAILABLE,
     CaseEventKind.FAILED: WorkflowStage.FAILED,
-    # the offer ended without an answer: still waiting (the next offer follows), its token is dead
+    # the offer ended without an answer: still waiting, the next offer's notification brings a new token
     CaseEventKind.DECLINED: WorkflowStage.NOTIFIED,
     CaseEventKind.TIMED_OUT: WorkflowStage.NOTIFIED,
 }

@@ -84,7 +84,7 @@ def test_notification_records_tier_and_task_token(state_store: ConversationState
     assert (state.workflow_stage, state.tier, state.task_token) == (WorkflowStage.NOTIFIED, 1, "token-1")
 
 
-def test_a_decline_keeps_waiting_and_clears_the_token(state_store: ConversationStateStore) -> None:
+def test_a_decline_keeps_waiting_and_keeps_the_last_token(state_store: ConversationStateStore) -> None:
     conversation_id = new_conversation_id()
     number = escalate(state_store, conversation_id)
     state_store.record_workflow_stage(
@@ -94,8 +94,20 @@ def test_a_decline_keeps_waiting_and_clears_the_token(state_store: ConversationS
     state = state_store.record_workflow_stage(conversation_id, number, WorkflowStage.NOTIFIED, tier=1)
 
     assert state.status is ConversationStatus.WAITING_FOR_EXPERT
-    assert state.task_token is None
+    assert state.task_token == "t1"
     assert state.tier == 1
+
+
+def test_a_late_decline_does_not_wipe_the_next_offers_token(state_store: ConversationStateStore) -> None:
+    """SQS reorders: the re-offer's notification can arrive before the decline of the first offer."""
+    conversation_id = new_conversation_id()
+    number = escalate(state_store, conversation_id)
+    state_store.record_workflow_stage(conversation_id, number, WorkflowStage.NOTIFIED, tier=1, task_token="t1")
+    state_store.record_workflow_stage(conversation_id, number, WorkflowStage.NOTIFIED, tier=1, task_token="t2")
+
+    state = state_store.record_workflow_stage(conversation_id, number, WorkflowStage.NOTIFIED, tier=1)
+
+    assert state.task_token == "t2"
 
 
 def test_a_late_event_of_a_lower_tier_does_not_undo_the_next_tier(

@@ -140,8 +140,10 @@ def test_a_mixed_batch_reports_only_the_malformed_records(store: SqliteStateStor
     )
 
 
-def test_a_decline_keeps_the_case_waiting_without_a_token(store: SqliteStateStore) -> None:
+def test_a_decline_keeps_the_case_waiting_with_its_last_token(store: SqliteStateStore) -> None:
     process_sqs_event(load_event("case_events_sns_notification.json"), store)
+    notified = store.get(CONVERSATION_ID)
+    assert notified is not None and notified.task_token
     declined = load_event("case_events_mixed_batch.json")
     declined["Records"] = declined["Records"][1:2]
 
@@ -154,7 +156,7 @@ def test_a_decline_keeps_the_case_waiting_without_a_token(store: SqliteStateStor
         ConversationStatus.WAITING_FOR_EXPERT,
         WorkflowStage.NOTIFIED,
         1,
-        None,
+        notified.task_token,
     )
 
 
