@@ -72,10 +72,44 @@ def _serialise_execution_starts() -> None:
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
 
+def _keep_early_task_answers() -> None:
+    """moto sets up a task's heartbeat after publishing its token; an answer arriving in between was lost.
+
+    Its wait loop only looked at the outcome after a heartbeat, so an expert who answered within
+    milliseconds of the notification was taken for a heartbeat timeout minutes later. AWS has no such gap.
+    The loop below is moto's own, reading the outcome before the first wait.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback,
+    )
+    from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimedOut
+
+    StateTaskServiceCallback = state_task_service_callback.StateTaskServiceCallback  # noqa: N806 - a class
+
+    if getattr(StateTaskServiceCallback._wait_for_task_token_heartbeat, "_keeps_early_answers", False):
+        return
+
+    def wait_for_task_token_heartbeat(
+        self: Any, env: Any, callback_endpoint: Any, heartbeat_endpoint: Any
+    ) -> Any:
+        outcome = callback_endpoint.get_outcome()
+        while env.is_running() and outcome is None:
+            received = heartbeat_endpoint.clear_and_wait()
+            if not received and env.is_running():
+                outcome = HeartbeatTimedOut()
+            else:
+                outcome = callback_endpoint.get_outcome()
+        return outcome
+
+    wait_for_task_token_heartbeat._keeps_early_answers = True  # type: ignore[attr-defined]
+    StateTaskServiceCallback._wait_for_task_token_heartbeat = wait_for_task_token_heartbeat  # type: ignore[method-assign]
+
+
 def start_moto_server(host: str = "127.0.0.1", port: int | None = None) -> MotoServer:
     chosen_port = port or free_port(host)
     os.environ["MOTO_PORT"] = str(chosen_port)
     _serialise_execution_starts()
+    _keep_early_task_answers()
     server = ThreadedMotoServer(ip_address=host, port=chosen_port, verbose=False)
     server.start()
     wait_for_port(host, chosen_port)
