@@ -144,25 +144,29 @@ class LambdaEscalator:
             log.exception("escalation.not_reverted", conversation_id=conversation_id)
 
 
-def make_lambda_escalator(
-    settings: Settings, state_store: ConversationStateStore, invoker: LambdaInvoker | None = None
-) -> LambdaEscalator:
+def make_lambda_invoker(settings: Settings) -> LambdaInvoker:
     """``aws`` backend: the real Lambda; ``local``: the in-process invoker over ``data_dir/outbox.sqlite3``.
 
     The local invoker runs a worker thread: build one per process (``st.cache_resource``) and ``stop()`` it
     on shutdown.
     """
-    if invoker is None:
-        if settings.backend == "aws":
-            from chatbot.aws import client
+    if settings.backend == "aws":
+        from chatbot.aws import client
 
-            invoker = Boto3LambdaInvoker(client("lambda", settings))
-        else:
-            from infra.local.lambda_invoker import InProcessLambdaInvoker
+        return Boto3LambdaInvoker(client("lambda", settings))
+    from infra.local.lambda_invoker import InProcessLambdaInvoker
 
-            invoker = InProcessLambdaInvoker(
-                settings.outbox_path, {settings.trigger_workflow_function: settings.trigger_workflow_handler}
-            )
+    return InProcessLambdaInvoker(
+        settings.outbox_path, {settings.trigger_workflow_function: settings.trigger_workflow_handler}
+    )
+
+
+def make_lambda_escalator(
+    settings: Settings, state_store: ConversationStateStore, invoker: LambdaInvoker | None = None
+) -> LambdaEscalator:
     return LambdaEscalator(
-        invoker, settings.trigger_workflow_function, settings.expert_console_url, state_store=state_store
+        invoker or make_lambda_invoker(settings),
+        settings.trigger_workflow_function,
+        settings.expert_console_url,
+        state_store=state_store,
     )

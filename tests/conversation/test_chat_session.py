@@ -1,0 +1,203 @@
+"""A customer's conversation with the real local models: answers, escalation, the expert, transcripts.
+
+Models: MiniLM (index of the fixture corpus), the trained sentiment classifier, SmolLM2 with short outputs.
+Escalations go through the real in-process Lambda invoker to a recording handler; the Step Functions path is
+covered by the workflow and end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatbot.chain.decision import EscalationPolicy
+from chatbot.chain.signals import SignalReader
+from chatbot.chain.turn import TurnComponents
+from chatbot.config import Settings, load_settings
+from chatbot.conversation.expert_desk import ExpertDesk
+from chatbot.conversation.lambda_escalator import make_lambda_escalator
+from chatbot.conversation.recorder import TranscriptRecorder
+from chatbot.conversation.session import BotTurn, ChatSession, ExpertBoundTurn
+from chatbot.conversation.state import ConversationStatus
+from chatbot.conversation.state_factory import make_state_store
+from chatbot.conversation.transcript import Rating, Role
+from chatbot.errors import InvalidMessageError
+from chatbot.llm.factory import make_chat_model
+from chatbot.models import EscalationReason
+from chatbot.rag.knowledge_base import ensure_knowledge_base
+from chatbot.services import ChatServices
+from infra.local.lambda_invoker import InProcessLambdaInvoker
+from tests.conftest import FIXTURES
+from tests.local import handlers
+from tests.sentiment.local_models import LocalModels, local_models
+
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+
+CALM_QUESTION = "How do I delete a SageMaker Studio domain?"
+ANGRY_MESSAGE = "This is ridiculous, I have wasted my whole day and your useless bot keeps failing me!"
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> LocalModels:
+    return local_models(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def components(tmp_path_factory: pytest.TempPathFactory, models: LocalModels) -> TurnComponents:
+    settings = load_settings(
+        backend="local",
+        data_dir=models.settings.data_dir,
+        corpus_dir=FIXTURES / "corpus",
+        llm_max_tokens=24,
+        llm_threads=1,
+    )
+    return TurnComponents(
+        settings=settings,
+        retriever=ensure_knowledge_base(settings, models.embedder),
+        judge=models.judge,
+        signal_reader=SignalReader(models.embedder, settings.repeat_similarity_threshold),
+        policy=EscalationPolicy.from_settings(settings),
+        chat_model=make_chat_model(settings),
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path, components: TurnComponents) -> Settings:
+    return components.settings.model_copy(
+        update={"data_dir": tmp_path / "data", "transcript_store": "local", "state_store": "sqlite"}
+    )
+
+
+@pytest.fixture
+def services(settings: Settings, components: TurnComponents) -> Iterator[ChatServices]:
+    handlers.calls.clear()
+    invoker = InProcessLambdaInvoker(
+        settings.outbox_path, {settings.trigger_workflow_function: "tests.local.handlers.record_call"}
+    )
+    store = make_state_store(settings)
+    services = ChatServices(
+        settings=settings,
+        components=components,
+        recorder=TranscriptRecorder.from_settings(settings),
+        state_store=store,
+        escalator=make_lambda_escalator(settings, store, invoker),
+        stop_on_close=[invoker.stop],
+    )
+    yield services
+    services.close()
+
+
+def ask(session: ChatSession, text: str) -> tuple[BotTurn, str]:
+    turn = session.send(text)
+    assert isinstance(turn, BotTurn)
+    streamed = "".join(turn.text())
+    turn.finish()
+    return turn, streamed
+
+
+def wait_for(condition: object, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+def test_a_question_gets_a_streamed_answer_citing_the_documentation(services: ChatServices) -> None:
+    session = ChatSession(services)
+
+    turn, streamed = ask(session, CALM_QUESTION)
+
+    assert turn.outcome is not None and not turn.outcome.escalation.escalate
+    assert streamed.strip() and turn.outcome.response == streamed
+    assert turn.outcome.timings.chunks > 1
+    assert "gs-studio-delete-domain.md" in [source.doc for source in turn.outcome.sources]
+    customer, bot = session.transcript.turns
+    assert customer.role is Role.CUSTOMER and customer.sentiment is not None
+    assert bot.role is Role.BOT and bot.sources and not bot.withheld
+    stored = services.recorder.transcript(session.conversation_id)
+    assert [stored_turn.turn_id for stored_turn in stored.turns] == [customer.turn_id, bot.turn_id]
+    live = services.state_store.messages_after(session.conversation_id, 0)
+    assert [message.role for message in live] == [Role.CUSTOMER, Role.BOT]
+
+
+def test_an_upset_customer_is_handed_to_an_expert_and_the_bot_drafts_a_withheld_answer(
+    services: ChatServices,
+) -> None:
+    session = ChatSession(services)
+
+    turn, streamed = ask(session, ANGRY_MESSAGE)
+
+    assert turn.escalation.escalate and turn.escalation.reason is EscalationReason.NEGATIVE_SENTIMENT
+    assert streamed == ""
+    assert turn.outcome is not None and "expert" in turn.outcome.response.lower()
+    assert session.state().status is ConversationStatus.WAITING_FOR_EXPERT
+    wait_for(lambda: len(handlers.calls) == 1, timeout_s=10)
+    event = handlers.calls[0]["event"]
+    assert (event["conversation_id"], event["reason"]) == (session.conversation_id, "negative_sentiment")
+    assert any(message["text"] == ANGRY_MESSAGE for message in event["last_messages"])
+    # the expert sees what the bot would have said, kept out of the customer's view
+    wait_for(lambda: any(t.withheld for t in services.recorder.transcript(session.conversation_id).turns))
+    assert all(not t.withheld for t in session.visible_turns())
+
+
+def test_while_an_expert_is_coming_the_bot_stays_silent(services: ChatServices) -> None:
+    session = ChatSession(services)
+    session.request_human()
+
+    first = session.send("Hello? Is anyone there?")
+    second = session.send("Still waiting")
+
+    assert isinstance(first, ExpertBoundTurn) and first.notice is not None
+    assert isinstance(second, ExpertBoundTurn) and second.notice is None
+    assert [turn.role for turn in session.transcript.turns].count(Role.BOT) == 1  # the handoff message only
+
+
+def test_the_expert_takes_over_live_and_hands_back_to_the_bot(
+    services: ChatServices, settings: Settings
+) -> None:
+    session = ChatSession(services)
+    session.request_human()
+    desk = ExpertDesk(settings, services.state_store, services.recorder)
+
+    desk.claim(session.conversation_id, "Alice")
+    desk.reply(session.conversation_id, "Alice", "Hi, Alice here. What is the endpoint's name?")
+    arrived = session.poll()
+
+    assert [turn.role for turn in arrived] == [Role.SYSTEM, Role.EXPERT]
+    assert arrived[1].author == "Alice"
+    assert session.state().owner == "Alice"
+    assert isinstance(session.send("It is called prod-endpoint"), ExpertBoundTurn)
+
+    desk.hand_back(session.conversation_id, "Alice")
+    assert [turn.role for turn in session.poll()] == [Role.SYSTEM]
+    turn, streamed = ask(session, CALM_QUESTION)
+    assert not turn.escalation.escalate and streamed.strip()
+
+
+def test_thumbs_feedback_is_stored_with_the_answer(services: ChatServices) -> None:
+    session = ChatSession(services)
+    ask(session, CALM_QUESTION)
+    answer = session.transcript.turns[-1]
+
+    session.give_feedback(answer.turn_id, Rating.THUMBS_DOWN)
+
+    stored = services.recorder.transcript(session.conversation_id).turn(answer.turn_id)
+    assert stored.feedback is not None and stored.feedback.rating is Rating.THUMBS_DOWN
+    assert len(services.recorder.transcript(session.conversation_id).turns) == 2
+
+
+@pytest.mark.parametrize("message", ["", "   \n\t ", "x" * 100_000, "\x00\x01\x02binary\x00"])
+def test_unusable_messages_are_refused_clearly_and_nothing_is_recorded(
+    services: ChatServices, message: str
+) -> None:
+    session = ChatSession(services)
+
+    with pytest.raises(InvalidMessageError) as refused:
+        session.send(message)
+
+    assert str(refused.value)
+    assert session.transcript.turns == []
+    assert services.state_store.messages_after(session.conversation_id, 0) == []
