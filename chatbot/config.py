@@ -10,7 +10,7 @@ import json
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -90,8 +90,15 @@ class Settings(BaseSettings):
     # --- AWS --------------------------------------------------------------------------------
     aws_region: str = Field("us-east-1", min_length=1, description="AWS region for every client.")
     aws_endpoint_url: str | None = Field(
-        None, description="Endpoint for S3/Step Functions/SNS/... (the moto server locally); unset in AWS."
+        None,
+        description="Endpoint for S3/Step Functions/SNS/... Local backend default: the local stack's moto "
+        "server (`http://127.0.0.1:<local_aws_port>`); unset in AWS.",
     )
+    local_aws_port: int = Field(
+        4566, ge=0, le=65535, description="Port of the local stack's moto server (0: any free port)."
+    )
+    app_port: int = Field(8501, ge=1, le=65535, description="Port of the customer chat (local stack).")
+    console_port: int = Field(8502, ge=1, le=65535, description="Port of the expert console (local stack).")
     bedrock_endpoint_url: str | None = Field(
         None, description="Override for the Bedrock runtime endpoint (tests use a local HTTP server)."
     )
@@ -164,12 +171,17 @@ class Settings(BaseSettings):
     context_max_chars: int = Field(
         2400, ge=200, le=100000, description="Most characters of retrieved text put in the answer prompt."
     )
-    embedding_document_max_tokens: int = Field(
-        64,
-        ge=8,
-        le=256,
-        description="Leading tokens of each chunk (title and section path first) the local embedder embeds; "
-        "BM25 covers the full text.",
+    embedding_text_max_chars: int = Field(
+        160,
+        ge=0,
+        le=20000,
+        description="Characters of each chunk's text embedded after its title and section path (0: all); "
+        "BM25 always covers the full text.",
+    )
+
+    source_url_template: str = Field(
+        "https://docs.aws.amazon.com/sagemaker/latest/dg/{stem}.html",
+        description="Link of a cited document (`{stem}`: file name without extension); empty for none.",
     )
 
     # --- conversation and escalation --------------------------------------------------------
@@ -244,7 +256,7 @@ class Settings(BaseSettings):
     )
     labeling_role_arn: str | None = Field(
         None,
-        description="IAM role Ground Truth assumes (stack `infra/labeling.yaml` output `LabelingJobRoleArn`).",
+        description="IAM role Ground Truth assumes (`infra/labeling.yaml` output `LabelingJobRoleArn`).",
     )
     labeling_pre_lambda_arn: str | None = Field(
         None, description="ARN of the pre-annotation Lambda (`lambdas/gt_pre_annotation`)."
@@ -283,6 +295,19 @@ class Settings(BaseSettings):
             if compiled.fullmatch(""):
                 raise ValueError(f"type {kind}: regex {pattern!r} matches the empty string")
         return patterns
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_endpoint(cls, values: Any) -> Any:
+        """Locally every AWS call goes to the local stack's moto server unless told otherwise."""
+        if (
+            isinstance(values, dict)
+            and values.get("backend", "local") == "local"
+            and not values.get("aws_endpoint_url")
+        ):
+            port = int(values.get("local_aws_port") or 4566)
+            return {**values, "aws_endpoint_url": f"http://127.0.0.1:{port}"}
+        return values
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
