@@ -1,4 +1,4 @@
-"""boto3 clients built from settings: the moto server locally, real AWS otherwise. One seam, no branches elsewhere."""
+"""boto3 clients built from settings: the moto server locally, real AWS otherwise; no branches elsewhere."""
 
 from __future__ import annotations
 

@@ -169,7 +169,10 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(1200, ge=200, le=20000, description="Largest chunk, in characters.")
     chunk_overlap_chars: int = Field(150, ge=0, le=5000, description="Overlap between split chunks.")
     context_max_chars: int = Field(
-        2400, ge=200, le=100000, description="Most characters of retrieved text put in the answer prompt."
+        1200, ge=200, le=100000, description="Most characters of retrieved text put in the answer prompt."
+    )
+    llm_repeat_penalty: float = Field(
+        1.1, ge=1.0, le=2.0, description="Repetition penalty of the local LLM (small models loop without)."
     )
     embedding_text_max_chars: int = Field(
         160,

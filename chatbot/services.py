@@ -84,6 +84,10 @@ class ChatServices:
         log.info("services.loaded", backend=settings.backend)
         return services
 
+    @property
+    def closing(self) -> bool:
+        return self._closed.is_set()
+
     def close(self) -> None:
         if self._closed.is_set():
             return

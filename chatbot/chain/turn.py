@@ -21,7 +21,13 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
 from chatbot.chain.decision import EscalationPolicy, decide_escalation
-from chatbot.chain.prompts import SYSTEM_PROMPT, format_context, handoff_message, user_prompt
+from chatbot.chain.prompts import (
+    ANSWER_STOP_SEQUENCES,
+    SYSTEM_PROMPT,
+    format_context,
+    handoff_message,
+    user_prompt,
+)
 from chatbot.chain.signals import SignalReader, TurnSignals
 from chatbot.config import Settings
 from chatbot.llm.factory import chat_messages
@@ -76,7 +82,8 @@ def build_answer_chain(components: TurnComponents) -> Runnable[dict[str, Any], d
         history = inputs["history"][-HISTORY_MESSAGES:]
         return chat_messages(settings, SYSTEM_PROMPT, history, user_prompt(inputs["message"], context))
 
-    generate = RunnableLambda(prompt_messages) | components.chat_model | StrOutputParser()
+    model = components.chat_model.bind(stop=ANSWER_STOP_SEQUENCES)
+    generate = RunnableLambda(prompt_messages) | model | StrOutputParser()
     return (
         RunnablePassthrough.assign(retrieval=RunnableLambda(retrieve))
         .assign(sources=RunnableLambda(lambda inputs: inputs["retrieval"].sources))

@@ -1,23 +1,19 @@
 """Escalation requests and the ``Escalator`` seam that delivers them.
 
-Issue 2 ships :class:`RecordingEscalator` (durable local record); the Step Functions workflow plugs in
-behind the same interface.
+The implementation is :class:`chatbot.conversation.lambda_escalator.LambdaEscalator`: it opens the
+escalation in the shared state store and invokes ``triggerWorkflow`` (the real Lambda in AWS; locally the
+same handler in-process, behind a durable outbox).
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import threading
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot.conversation.transcript import Role, utc_now
-from chatbot.errors import EscalationError
 from chatbot.models import EscalationReason, Sentiment
 
 log = structlog.get_logger(__name__)
@@ -56,36 +52,3 @@ class EscalationReceipt(BaseModel):
 
 class Escalator(Protocol):
     def escalate(self, request: EscalationRequest) -> EscalationReceipt: ...
-
-
-class RecordingEscalator:
-    """Appends each request to a JSON-lines file, flushed to disk before returning."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-
-    @property
-    def path(self) -> Path:
-        return self._path
-
-    def escalate(self, request: EscalationRequest) -> EscalationReceipt:
-        line = request.model_dump_json() + "\n"
-        try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            with self._lock, self._path.open("a", encoding="utf-8") as record:
-                fcntl.flock(record, fcntl.LOCK_EX)  # other processes append to the same file
-                record.write(line)
-                record.flush()
-                os.fsync(record.fileno())
-                position = record.tell()
-        except OSError as error:
-            raise EscalationError(f"could not record escalation in {self._path}: {error}") from error
-        log.info("escalation.recorded", reason=request.reason.value, path=str(self._path))
-        return EscalationReceipt(conversation_id=request.conversation_id, reference=f"{self._path}@{position}")
-
-    def requests(self) -> list[EscalationRequest]:
-        if not self._path.exists():
-            return []
-        lines = self._path.read_text(encoding="utf-8").splitlines()
-        return [EscalationRequest.model_validate_json(line) for line in lines if line.strip()]

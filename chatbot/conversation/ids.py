@@ -20,7 +20,9 @@ def conversation_day(conversation_id: str) -> date:
     """The day a conversation started; raises for anything that is not a conversation id."""
     match = CONVERSATION_ID_PATTERN.match(conversation_id)
     if match is None:
-        raise InvalidMessageError(f"not a conversation id: {conversation_id!r} (expected YYYYMMDD-12 hex digits)")
+        raise InvalidMessageError(
+            f"not a conversation id: {conversation_id!r} (expected YYYYMMDD-12 hex digits)"
+        )
     try:
         return datetime.strptime(match["day"], "%Y%m%d").replace(tzinfo=UTC).date()
     except ValueError as error:

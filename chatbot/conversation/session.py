@@ -279,7 +279,10 @@ class ChatSession:
             try:
                 result = services.answer_chain.invoke(turn_input(customer_turn.text, [], history))
             except Exception:  # a draft is a courtesy: its failure is logged, nothing is lost
-                log.exception("draft.failed")
+                if services.closing:  # the process is shutting down under the draft
+                    log.info("draft.abandoned_at_shutdown")
+                else:
+                    log.exception("draft.failed")
                 return
             self._keep(
                 Turn(

@@ -42,6 +42,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         runtime=runtime,
         max_tokens=settings.llm_max_tokens,
         temperature=settings.llm_temperature,
+        repeat_penalty=settings.llm_repeat_penalty,
         busy_timeout_s=settings.turn_timeout_s,
     )
 

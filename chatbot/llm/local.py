@@ -128,6 +128,7 @@ class LlamaCppChatModel(BaseChatModel):
     family: ModelFamily = SMOLLM2
     max_tokens: int = Field(256, ge=1)
     temperature: float = Field(0.2, ge=0.0)
+    repeat_penalty: float = Field(1.1, ge=1.0, description="Tiny models loop without it.")
     busy_timeout_s: float = Field(60.0, gt=0.0, description="Longest wait for another generation to end.")
 
     @property
@@ -154,6 +155,7 @@ class LlamaCppChatModel(BaseChatModel):
         return {
             "max_tokens": int(kwargs.get("max_tokens", self.max_tokens)),
             "temperature": float(kwargs.get("temperature", self.temperature)),
+            "repeat_penalty": float(kwargs.get("repeat_penalty", self.repeat_penalty)),
             "stop": stop or [],
         }
 

@@ -16,6 +16,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field
 
 from chatbot.chain.decision import EscalationPolicy
 from chatbot.chain.runner import run_turn
@@ -33,7 +34,7 @@ class ScriptedChatModel(BaseChatModel):
     fail_with: str | None = None
     stall_s: float = 0.0
     calls: int = 0
-    prompts: list[list[BaseMessage]] = []
+    prompts: list[list[BaseMessage]] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:

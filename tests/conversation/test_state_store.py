@@ -102,8 +102,12 @@ def test_a_late_decline_does_not_wipe_the_next_offers_token(state_store: Convers
     """SQS reorders: the re-offer's notification can arrive before the decline of the first offer."""
     conversation_id = new_conversation_id()
     number = escalate(state_store, conversation_id)
-    state_store.record_workflow_stage(conversation_id, number, WorkflowStage.NOTIFIED, tier=1, task_token="t1")
-    state_store.record_workflow_stage(conversation_id, number, WorkflowStage.NOTIFIED, tier=1, task_token="t2")
+    state_store.record_workflow_stage(
+        conversation_id, number, WorkflowStage.NOTIFIED, tier=1, task_token="t1"
+    )
+    state_store.record_workflow_stage(
+        conversation_id, number, WorkflowStage.NOTIFIED, tier=1, task_token="t2"
+    )
 
     state = state_store.record_workflow_stage(conversation_id, number, WorkflowStage.NOTIFIED, tier=1)
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from infra.local.stack import LocalStack
 
@@ -24,6 +25,8 @@ QUESTION = "How do I delete a SageMaker Studio domain?"
 ANGRY = "This is ridiculous, I have wasted my whole day and your useless bot keeps failing me!"
 HANDOFF = re.compile(r"support expert", re.IGNORECASE)
 PAGE_TIMEOUT_MS = 120_000
+# answers come from a real model on two busy cores
+expect.set_options(timeout=90_000)
 
 
 @pytest.fixture
@@ -63,7 +66,7 @@ def watch_growth(message: Locator, seconds: float) -> list[int]:
     while time.monotonic() < deadline:
         try:
             length = len(message.inner_text(timeout=1_000))
-        except Exception:  # noqa: BLE001 - the element is re-rendered between samples
+        except PlaywrightError:  # the element is re-rendered between samples
             continue
         if not lengths or lengths[-1] != length:
             lengths.append(length)
@@ -88,7 +91,9 @@ def test_a_question_streams_an_answer_with_a_citation_and_anger_gets_the_handoff
 
     expect(answer.get_by_text("Sources:")).to_be_visible()
     assert len([length for length in lengths if length > 0]) >= 3, f"no streaming seen: {lengths}"
-    expect(answer.get_by_text(re.compile("Delete an Amazon SageMaker Domain", re.IGNORECASE)).first).to_be_visible()
+    expect(
+        answer.get_by_text(re.compile("Delete an Amazon SageMaker Domain", re.IGNORECASE)).first
+    ).to_be_visible()
 
     send(customer, ANGRY)
     expect(messages(customer)).to_have_count(4)
@@ -118,9 +123,10 @@ def test_an_expert_takes_over_from_an_email_link_and_hands_back(
     assert link, email.text
 
     expert.goto(link.group(0))
-    expert.get_by_label("Your name").fill("Alice")
-    expert.get_by_label("Your name").press("Enter")
-    expect(expert.get_by_text(ANGRY)).to_be_visible()
+    name_box = expert.get_by_role("textbox", name="Your name")
+    name_box.fill("Alice")
+    name_box.press("Enter")
+    expect(messages(expert).filter(has_text=ANGRY).first).to_be_visible()
     expert.get_by_role("button", name="Claim").click()
     expect(expert.get_by_text("You own this case")).to_be_visible()
     reply_box = expert.get_by_placeholder("Reply to the customer")

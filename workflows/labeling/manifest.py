@@ -1,8 +1,9 @@
 """Ground Truth manifest lines: what we send to labeling and what comes back.
 
-Input (one line per customer question and bot answer, JSON Lines). Ground Truth passes the whole line to the
-pre-annotation Lambda as ``dataObject``; it needs either ``source`` (inline text) or ``source-ref`` (an S3 object
-holding a :class:`LabelingItem` as JSON). We always add ``chatbot-metadata`` so labels can be joined back::
+Input (one line per customer question and bot answer, JSON Lines). Ground Truth passes the whole line to
+the pre-annotation Lambda as ``dataObject``; it needs either ``source`` (inline text) or ``source-ref`` (an
+S3 object holding a :class:`LabelingItem` as JSON). We always add ``chatbot-metadata`` so labels can be
+joined back::
 
     {"source": "Question: ...\\nAnswer: ...", "chatbot-metadata": {"item_id": ..., "conversation_id": ...,
      "turn_index": 3, "question": ..., "answer": ..., "sources": [...], ...}}
