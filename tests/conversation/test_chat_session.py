@@ -13,26 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.chain.decision import EscalationPolicy
-from chatbot.chain.signals import SignalReader
 from chatbot.chain.turn import TurnComponents
-from chatbot.config import Settings, load_settings
+from chatbot.config import Settings
 from chatbot.conversation.expert_desk import ExpertDesk
-from chatbot.conversation.lambda_escalator import make_lambda_escalator
-from chatbot.conversation.recorder import TranscriptRecorder
 from chatbot.conversation.session import BotTurn, ChatSession, ExpertBoundTurn
 from chatbot.conversation.state import ConversationStatus
-from chatbot.conversation.state_factory import make_state_store
 from chatbot.conversation.transcript import Rating, Role
 from chatbot.errors import InvalidMessageError
-from chatbot.llm.factory import make_chat_model
 from chatbot.models import EscalationReason
-from chatbot.rag.knowledge_base import ensure_knowledge_base
 from chatbot.services import ChatServices
-from infra.local.lambda_invoker import InProcessLambdaInvoker
-from tests.conftest import FIXTURES
 from tests.local import handlers
-from tests.sentiment.local_models import LocalModels, local_models
+from tests.support.chat_services import services_for, session_components
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
@@ -41,53 +32,21 @@ ANGRY_MESSAGE = "This is ridiculous, I have wasted my whole day and your useless
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> LocalModels:
-    return local_models(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def components(tmp_path_factory: pytest.TempPathFactory, models: LocalModels) -> TurnComponents:
-    settings = load_settings(
-        backend="local",
-        data_dir=models.settings.data_dir,
-        corpus_dir=FIXTURES / "corpus",
-        llm_max_tokens=24,
-        llm_threads=1,
-    )
-    return TurnComponents(
-        settings=settings,
-        retriever=ensure_knowledge_base(settings, models.embedder),
-        judge=models.judge,
-        signal_reader=SignalReader(models.embedder, settings.repeat_similarity_threshold),
-        policy=EscalationPolicy.from_settings(settings),
-        chat_model=make_chat_model(settings),
-    )
+def components(tmp_path_factory: pytest.TempPathFactory) -> TurnComponents:
+    return session_components(tmp_path_factory)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, components: TurnComponents) -> Settings:
-    return components.settings.model_copy(
-        update={"data_dir": tmp_path / "data", "transcript_store": "local", "state_store": "sqlite"}
-    )
-
-
-@pytest.fixture
-def services(settings: Settings, components: TurnComponents) -> Iterator[ChatServices]:
+def services(tmp_path: Path, components: TurnComponents) -> Iterator[ChatServices]:
     handlers.calls.clear()
-    invoker = InProcessLambdaInvoker(
-        settings.outbox_path, {settings.trigger_workflow_function: "tests.local.handlers.record_call"}
-    )
-    store = make_state_store(settings)
-    services = ChatServices(
-        settings=settings,
-        components=components,
-        recorder=TranscriptRecorder.from_settings(settings),
-        state_store=store,
-        escalator=make_lambda_escalator(settings, store, invoker),
-        stop_on_close=[invoker.stop],
-    )
+    services = services_for(components, tmp_path / "data")
     yield services
     services.close()
+
+
+@pytest.fixture
+def settings(services: ChatServices) -> Settings:
+    return services.settings
 
 
 def ask(session: ChatSession, text: str) -> tuple[BotTurn, str]:
