@@ -28,6 +28,7 @@ $(STAMP): pyproject.toml package-lock.json
 
 run: setup
 	$(BIN)/chatbot index build --if-missing
+	$(BIN)/chatbot sentiment train --if-stale
 	$(BIN)/python -m infra.local.stack
 
 lint: setup
@@ -49,12 +50,15 @@ unit: setup
 test: setup browser lint typecheck
 	$(BIN)/pytest
 
-bench: setup
+bench: setup browser
 	$(BIN)/chatbot index build --if-missing
+	$(BIN)/chatbot sentiment train --if-stale
 	$(BIN)/python benchmarks/retrieval.py
 	$(BIN)/python benchmarks/index_build.py
 	$(BIN)/python benchmarks/sentiment.py
 	$(BIN)/python benchmarks/turn_latency.py
+	$(BIN)/python benchmarks/escalation.py
+	$(BIN)/python benchmarks/app_tokens.py
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

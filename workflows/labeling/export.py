@@ -16,11 +16,12 @@ Formats:
 ``csv``
     One row a turn (:data:`CSV_COLUMNS`), header first.
 ``gt-manifest``
-    One line a bot answer paired with the customer message(s) before it, as
-    :mod:`workflows.labeling.input_manifest` reads it: ``source`` (inline text) or, with ``source_ref``,
-    ``source-ref`` pointing at an S3 object ``<prefix><conversation_id>/<turn_index>.json`` holding the
-    :class:`~workflows.labeling.manifest.LabelingItem`; always ``chatbot-metadata`` (the item: conversation
-    id, turn index, withheld, escalated, sentiment, feedback, retrieval score) to join labels back.
+    One line a bot answer (not an escalation's handoff message) paired with the customer message(s) before
+    it, as :mod:`workflows.labeling.input_manifest` reads it: ``source`` (inline text) or, with
+    ``source_ref``, ``source-ref`` pointing at an S3 object ``<prefix><conversation_id>/<turn_index>.json``
+    holding the :class:`~workflows.labeling.manifest.LabelingItem`; always ``chatbot-metadata`` (the item:
+    conversation id, turn index, withheld, escalated, sentiment, feedback, retrieval score) to join labels
+    back.
 """
 
 from __future__ import annotations
@@ -134,8 +135,21 @@ def _top_score(turn: Turn) -> float | None:
     return max((source.score for source in turn.sources), default=None)
 
 
+def is_handoff(turn: Turn) -> bool:
+    """The bot's fixed "an expert will join" message: the session marks it with the escalation decision."""
+    return turn.role is Role.BOT and turn.escalation is not None and turn.escalation.escalate
+
+
+def is_answer(turn: Turn) -> bool:
+    """A bot turn the model wrote (shown or withheld); handoff messages are canned text, not answers."""
+    return turn.role is Role.BOT and not is_handoff(turn)
+
+
 def labeling_items(transcript: Transcript) -> list[LabelingItem]:
-    """One item per bot answer that follows a customer message; all answers to one question share it."""
+    """One item per bot answer that follows a customer message; all answers to one question share it.
+
+    Handoff messages are not items: rating "an expert will join" for relevance teaches nothing, and paired
+    with the withheld draft of the same question it would make a false preference pair."""
     items = []
     question: list[Turn] = []
     answered = False
@@ -144,7 +158,7 @@ def labeling_items(transcript: Transcript) -> list[LabelingItem]:
             if answered:
                 question, answered = [], False
             question.append(turn)
-        elif turn.role is Role.BOT and question:
+        elif is_answer(turn) and question:
             answered = True
             judged = [asked for asked in question if asked.sentiment is not None]
             items.append(
@@ -178,7 +192,7 @@ def item_signals(item: LabelingItem) -> RiskSignals:
 
 
 def conversation_signals(transcript: Transcript) -> RiskSignals:
-    answers = [turn for turn in transcript.turns if turn.role is Role.BOT]
+    answers = [turn for turn in transcript.turns if is_answer(turn)]
     scores = [score for score in map(_top_score, answers) if score is not None]
     return RiskSignals(
         escalated=transcript.escalated,
