@@ -22,8 +22,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
@@ -35,10 +34,8 @@ from chatbot.conversation.state import (
     ConversationState,
     LiveMessage,
     StateStoreError,
-    WorkflowStage,
 )
 from chatbot.conversation.transcript import Role
-from chatbot.models import EscalationReason, Sentiment
 
 log = structlog.get_logger(__name__)
 
@@ -49,8 +46,6 @@ SEQ_DIGITS = 12
 OPEN_CASES_INDEX = "open-cases"
 OPEN_CASE_MARKER = "OPEN"
 MAX_ATTEMPTS = 60
-
-Transition = Callable[[ConversationState], ConversationState]
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -112,7 +107,7 @@ def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.1)))  # noqa: S311 - jitter, not security
 
 
-class DynamoDbStateStore:
+class DynamoDbStateStore(rules.TransitionStore):
     def __init__(self, dynamodb_client: Any, table_name: str) -> None:
         self._dynamodb = dynamodb_client
         self._table = table_name
@@ -163,7 +158,7 @@ class DynamoDbStateStore:
         return item
 
     def _apply(
-        self, conversation_id: str, transition: Transition, *, create: bool = False
+        self, conversation_id: str, transition: rules.Transition, *, create: bool = False
     ) -> ConversationState:
         for attempt in range(MAX_ATTEMPTS):
             item = self._state_item(conversation_id)
@@ -244,47 +239,6 @@ class DynamoDbStateStore:
     def get(self, conversation_id: str) -> ConversationState | None:
         item = self._state_item(conversation_id)
         return None if item is None else ConversationState.model_validate_json(item["body"]["S"])
-
-    def open_escalation(
-        self,
-        conversation_id: str,
-        reason: EscalationReason,
-        summary: str,
-        sentiment: Sentiment | None,
-        *,
-        requested_at: datetime | None = None,
-    ) -> ConversationState:
-        return self._apply(
-            conversation_id,
-            lambda state: rules.opened_escalation(state, reason, summary, sentiment, requested_at),
-            create=True,
-        )
-
-    def record_workflow_stage(
-        self,
-        conversation_id: str,
-        escalation_number: int,
-        stage: WorkflowStage,
-        *,
-        tier: int | None = None,
-        task_token: str | None = None,
-        expert: str | None = None,
-    ) -> ConversationState:
-        return self._apply(
-            conversation_id,
-            lambda state: rules.with_workflow_stage(
-                state, escalation_number, stage, tier=tier, task_token=task_token, expert=expert
-            ),
-        )
-
-    def claim(self, conversation_id: str, expert: str) -> ConversationState:
-        return self._apply(conversation_id, lambda state: rules.claimed(state, expert))
-
-    def hand_back(self, conversation_id: str, expert: str) -> ConversationState:
-        return self._apply(conversation_id, lambda state: rules.handed_back(state, expert))
-
-    def resolve(self, conversation_id: str, expert: str) -> ConversationState:
-        return self._apply(conversation_id, lambda state: rules.resolved(state, expert))
 
     def open_cases(self) -> list[ConversationState]:
         items = self._pages(

@@ -8,9 +8,8 @@ processes apart; WAL lets readers go on while a writer works.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from datetime import datetime
 from pathlib import Path
 
 import structlog
@@ -22,10 +21,8 @@ from chatbot.conversation.state import (
     ConversationStatus,
     LiveMessage,
     StateStoreError,
-    WorkflowStage,
 )
 from chatbot.conversation.transcript import Role
-from chatbot.models import EscalationReason, Sentiment
 
 log = structlog.get_logger(__name__)
 
@@ -52,10 +49,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 BUSY_TIMEOUT_S = 30.0
-Transition = Callable[[ConversationState], ConversationState]
 
 
-class SqliteStateStore:
+class SqliteStateStore(rules.TransitionStore):
     def __init__(self, path: Path) -> None:
         self._path = path
         try:
@@ -122,7 +118,7 @@ class SqliteStateStore:
         return None if row is None else ConversationState.model_validate_json(row[0])
 
     def _apply(
-        self, conversation_id: str, transition: Transition, *, create: bool = False
+        self, conversation_id: str, transition: rules.Transition, *, create: bool = False
     ) -> ConversationState:
         with self._writing() as connection:
             current = self._load(connection, conversation_id)
@@ -163,47 +159,6 @@ class SqliteStateStore:
     def get(self, conversation_id: str) -> ConversationState | None:
         with self._reading() as connection:
             return self._load(connection, conversation_id)
-
-    def open_escalation(
-        self,
-        conversation_id: str,
-        reason: EscalationReason,
-        summary: str,
-        sentiment: Sentiment | None,
-        *,
-        requested_at: datetime | None = None,
-    ) -> ConversationState:
-        return self._apply(
-            conversation_id,
-            lambda state: rules.opened_escalation(state, reason, summary, sentiment, requested_at),
-            create=True,
-        )
-
-    def record_workflow_stage(
-        self,
-        conversation_id: str,
-        escalation_number: int,
-        stage: WorkflowStage,
-        *,
-        tier: int | None = None,
-        task_token: str | None = None,
-        expert: str | None = None,
-    ) -> ConversationState:
-        return self._apply(
-            conversation_id,
-            lambda state: rules.with_workflow_stage(
-                state, escalation_number, stage, tier=tier, task_token=task_token, expert=expert
-            ),
-        )
-
-    def claim(self, conversation_id: str, expert: str) -> ConversationState:
-        return self._apply(conversation_id, lambda state: rules.claimed(state, expert))
-
-    def hand_back(self, conversation_id: str, expert: str) -> ConversationState:
-        return self._apply(conversation_id, lambda state: rules.handed_back(state, expert))
-
-    def resolve(self, conversation_id: str, expert: str) -> ConversationState:
-        return self._apply(conversation_id, lambda state: rules.resolved(state, expert))
 
     def open_cases(self) -> list[ConversationState]:
         statuses = (ConversationStatus.WAITING_FOR_EXPERT.value, ConversationStatus.EXPERT.value)

@@ -6,6 +6,8 @@ not apply (the store then writes nothing). Stores stamp ``version`` and ``update
 
 from __future__ import annotations
 
+import abc
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -197,3 +199,60 @@ def resolved(state: ConversationState, expert: str) -> ConversationState:
         return state
     _owned_by(state, name, "resolve")
     return state.model_copy(update={"status": ConversationStatus.RESOLVED, "task_token": None})
+
+
+Transition = Callable[[ConversationState], ConversationState]
+
+
+class TransitionStore(abc.ABC):
+    """The state-changing half of a store: every change is one rule above, applied atomically by ``_apply``.
+
+    A store implements ``_apply`` (read, run the rule, write only if nobody wrote in between) and inherits
+    the operations, so SQLite and DynamoDB follow exactly the same rules.
+    """
+
+    @abc.abstractmethod
+    def _apply(
+        self, conversation_id: str, transition: Transition, *, create: bool = False
+    ) -> ConversationState: ...
+
+    def open_escalation(
+        self,
+        conversation_id: str,
+        reason: EscalationReason,
+        summary: str,
+        sentiment: Sentiment | None,
+        *,
+        requested_at: datetime | None = None,
+    ) -> ConversationState:
+        return self._apply(
+            conversation_id,
+            lambda state: opened_escalation(state, reason, summary, sentiment, requested_at),
+            create=True,
+        )
+
+    def record_workflow_stage(
+        self,
+        conversation_id: str,
+        escalation_number: int,
+        stage: WorkflowStage,
+        *,
+        tier: int | None = None,
+        task_token: str | None = None,
+        expert: str | None = None,
+    ) -> ConversationState:
+        return self._apply(
+            conversation_id,
+            lambda state: with_workflow_stage(
+                state, escalation_number, stage, tier=tier, task_token=task_token, expert=expert
+            ),
+        )
+
+    def claim(self, conversation_id: str, expert: str) -> ConversationState:
+        return self._apply(conversation_id, lambda state: claimed(state, expert))
+
+    def hand_back(self, conversation_id: str, expert: str) -> ConversationState:
+        return self._apply(conversation_id, lambda state: handed_back(state, expert))
+
+    def resolve(self, conversation_id: str, expert: str) -> ConversationState:
+        return self._apply(conversation_id, lambda state: resolved(state, expert))
