@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from chatbot.chain.cli import register as register_chain
+from chatbot.errors import ChatbotError, ConfigError
 from chatbot.notify.cli import register as register_mail
 from chatbot.rag.cli import register as register_rag
 from workflows.labeling.cli import register as register_transcripts
@@ -25,5 +28,17 @@ register_labeling(app)
 register_feedback(app)
 
 
+def main() -> None:
+    """Entry point: a domain error ends the command with its message, not a traceback."""
+    try:
+        app()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except ChatbotError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()
