@@ -116,8 +116,11 @@ class Run:
     escalated: bool
 
 
-def load_bench(max_tokens: int) -> Bench:
-    settings = load_settings(llm_temperature=0.0, llm_max_tokens=max_tokens)
+def load_bench(max_tokens: int, threads: int | None) -> Bench:
+    overrides: dict[str, object] = {"llm_temperature": 0.0, "llm_max_tokens": max_tokens}
+    if threads is not None:
+        overrides["llm_threads"] = threads
+    settings = load_settings(**overrides)
     embedder = FreshCacheEmbedder(make_embedder(settings))
     chat_model = make_chat_model(settings)
     assert isinstance(chat_model, LlamaCppChatModel), "set CHATBOT_BACKEND=local"
@@ -190,6 +193,7 @@ def load_average() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-tokens", type=int, default=256, help="most tokens per answer (both variants)")
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: settings)")
     parser.add_argument("--limit", type=int, default=12, help="how many questions of the list to ask")
     parser.add_argument("--llm-sentiment-runs", type=int, default=6, help="questions for the seeds' call")
     arguments = parser.parse_args()
@@ -197,7 +201,7 @@ def main() -> None:
     rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
     questions = [str(row["question"]) for row in rows][: arguments.limit]
 
-    bench = load_bench(arguments.max_tokens)
+    bench = load_bench(arguments.max_tokens, arguments.threads)
     runtime = bench.chat_model.runtime
     print(
         f"model {runtime.model_name}, llama.cpp threads {bench.settings.llm_threads}, temperature 0, "
@@ -248,6 +252,16 @@ def main() -> None:
         f"decision: median {statistics.median(run.decision_s for run in answer_runs) * 1000:.1f} ms"
     )
 
+    # generation time swings with other jobs on the two cores; the decision's cost does not need it
+    extra_s = statistics.median(run.decision_s for run in full_runs) - statistics.median(
+        run.decision_s for run in answer_runs
+    )
+    answer_median_all_s = statistics.median(run.seconds for run in answer_runs)
+    print(
+        f"without the generation noise: the full turn decides {extra_s * 1000:.1f} ms later "
+        f"(median) = +{extra_s / answer_median_all_s * 100:.2f}% of the median answer-only turn "
+        f"({answer_median_all_s:.2f} s)"
+    )
     steps = [decision_steps_ms(bench, question) for question in questions]
     print(
         f"sentiment + signals + decision steps alone (main thread, fresh caches): median "

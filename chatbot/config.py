@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -318,28 +317,28 @@ class Settings(BaseSettings):
             raise ValueError("chunk_overlap_chars must be smaller than chunk_max_chars")
         return self
 
-    @cached_property
+    @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
 
-    @cached_property
+    @property
     def transcript_spool_dir(self) -> Path:
         """Turns waiting for the transcript store (one fsynced file each), replayed in order."""
         return self.data_dir / "spool" / "transcripts"
 
-    @cached_property
+    @property
     def state_db_path(self) -> Path:
         return self.data_dir / "state.sqlite3"
 
-    @cached_property
+    @property
     def outbox_path(self) -> Path:
         return self.data_dir / "outbox.sqlite3"
 
-    @cached_property
+    @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
 
-    @cached_property
+    @property
     def sentiment_model_id(self) -> str:
         return self.bedrock_sentiment_model_id or self.bedrock_model_id
 

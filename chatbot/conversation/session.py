@@ -164,6 +164,7 @@ class ChatSession:
             first_token_s=outcome.timings.first_token_s,
             total_s=round(outcome.timings.total_s, 3),
             tokens_per_s=outcome.timings.tokens_per_s,
+            chunks=outcome.timings.chunks,
         )
         if outcome.escalation.escalate:
             self._escalate(outcome.escalation)

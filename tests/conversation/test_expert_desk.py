@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
+    # the stack's moto server sets MOTO_PORT (where moto's state machines call SNS); the session server's
+    # must come back afterwards, or later executions on it publish to this stopped server
+    monkeypatch.setenv("MOTO_PORT", os.environ.get("MOTO_PORT", ""))
     name = unique("desk")
     settings = load_settings(
         data_dir=tmp_path / "data",

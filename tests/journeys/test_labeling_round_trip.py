@@ -34,8 +34,12 @@ from tests.local.sqs_helpers import unique
 from tests.support.chat_services import services_for
 from workflows.labeling.gt_task import RATING_CATEGORIES, TaskInput
 from workflows.labeling.input_manifest import InputManifest, parse_input_manifest
-from workflows.labeling.output_manifest import LabelStatus, output_line, parse_output_manifest
-from workflows.labeling.output_manifest import write_output_manifest
+from workflows.labeling.output_manifest import (
+    LabelStatus,
+    output_line,
+    parse_output_manifest,
+    write_output_manifest,
+)
 from workflows.labeling.s3uri import parse_s3_uri
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -121,8 +125,9 @@ def export_manifest(chats: Chats, out: Path) -> tuple[InputManifest, str]:
     days = sorted(
         conversation_day(session.conversation_id) for session in (chats.calm, chats.escalated, chats.repeat)
     )
+    until = datetime.now(UTC).date()
     result = run_cli(
-        "transcripts", "export", "--since", days[0].isoformat(), "--until", datetime.now(UTC).date().isoformat(),
+        "transcripts", "export", "--since", days[0].isoformat(), "--until", until.isoformat(),
         "--format", "gt-manifest", "--out", str(out), "--no-progress",
     )  # fmt: skip
     text = out.read_text(encoding="utf-8")
@@ -130,7 +135,7 @@ def export_manifest(chats: Chats, out: Path) -> tuple[InputManifest, str]:
 
 
 def test_chats_become_labels_and_training_datasets(
-    chats: Chats, tmp_path: Path, moto_server: MotoServer, lambda_s3_clients: None
+    chats: Chats, tmp_path: Path, lambda_s3_clients: None
 ) -> None:
     # 1. the transcripts in S3: every turn, the thumbs-down and the withheld draft with them
     s3 = client("s3", chats.calm.services.settings)
@@ -190,12 +195,14 @@ def test_chats_become_labels_and_training_datasets(
         )
 
     # 4. three workers rate each object; one answer came back malformed
+    first_studio, second_studio = items[chats.calm.conversation_id, 1], items[chats.repeat.conversation_id, 1]
+    truncated = '{"relevance": {"lab'
     answers_by_item = {
-        items[chats.calm.conversation_id, 1].item_id: [worker_answer(5), worker_answer(5), worker_answer(4)],
-        billing.item_id: [worker_answer(3, "ignores the double charge"), worker_answer(3), '{"relevance": {"lab'],
+        first_studio.item_id: [worker_answer(5), worker_answer(5), worker_answer(4)],
+        billing.item_id: [worker_answer(3, "ignores the double charge"), worker_answer(3), truncated],
         draft.item_id: [worker_answer(4), worker_answer(5), worker_answer(4, "fine for a draft")],
-        items[chats.repeat.conversation_id, 1].item_id: [worker_answer(2), worker_answer(1), worker_answer(2)],
-    }  # fmt: skip
+        second_studio.item_id: [worker_answer(2), worker_answer(1), worker_answer(2)],
+    }
     payload = [
         {
             "datasetObjectId": str(index),
@@ -265,11 +272,11 @@ def test_chats_become_labels_and_training_datasets(
     assert sorted(ratings["reward"]) == [-0.5, 0.0, 0.5, 1.0]
     assert pairs.num_rows == 1
     (pair,) = pairs
-    assert pair["prompt"] == STUDIO_QUESTION and pair["margin"] == 3.0
-    assert (pair["chosen"], pair["rejected"]) == (
-        items[chats.calm.conversation_id, 1].answer,
-        items[chats.repeat.conversation_id, 1].answer,
-    )
+    assert pair["prompt"] in {STUDIO_QUESTION, STUDIO_QUESTION_AGAIN}  # as first asked in the manifest
+    assert pair["margin"] == 3.0
+    assert (pair["chosen"], pair["rejected"]) == (first_studio.answer, second_studio.answer)
     assert kto.num_rows == 3
     assert sorted(zip(kto["rating"], kto["label"], strict=True)) == [(2.0, False), (4.0, True), (5.0, True)]
-    assert not any(EMAIL in text or CARD in text for text in ratings["prompt"] + ratings["response"])
+    for name in ("ratings.jsonl", "preferences.jsonl", "kto.jsonl"):
+        text = (out_dir / name).read_text(encoding="utf-8")
+        assert EMAIL not in text and CARD not in text

@@ -18,6 +18,7 @@ from chatbot.conversation.ids import new_conversation_id
 from chatbot.conversation.store import LocalTranscriptStore, S3TranscriptStore, transcript_key
 from chatbot.conversation.transcript import Role, Transcript, Turn
 from chatbot.errors import TranscriptExportError
+from chatbot.models import EscalationDecision, EscalationReason, Source
 from chatbot.privacy.redaction import Redactor
 from infra.local.ports import free_port
 from tests.labeling.test_export_helpers import (
@@ -32,6 +33,7 @@ from workflows.labeling.export import (
     ExportFormat,
     ExportRequest,
     SkippedTranscript,
+    conversation_signals,
     export_transcripts,
     labeling_items,
 )
@@ -249,6 +251,28 @@ def test_labeling_items_pair_answers_with_the_questions_before_them() -> None:
         (7, "thanks", "You're welcome."),
     ]
     assert [item.withheld for item in items] == [True, False, False]
+
+
+LOGS = Source(doc="logs.md", title="Logs", section="Endpoints", score=0.8, snippet="Logs...")
+
+
+def test_an_escalations_handoff_message_is_not_an_item_but_the_withheld_draft_is() -> None:
+    """As the chat session writes an escalation: the handoff is a bot turn carrying the decision."""
+    decision = EscalationDecision(escalate=True, reason=EscalationReason.NEGATIVE_SENTIMENT)
+    turns = [
+        Turn(role=Role.CUSTOMER, text="Nothing works, this is useless!", escalation=decision),
+        Turn(role=Role.BOT, text="I'm bringing in a support expert.", escalation=decision),
+        Turn(role=Role.BOT, text="Check the endpoint's logs.", withheld=True, sources=[LOGS]),
+        Turn(role=Role.EXPERT, text="Hi, Ana here.", author="Ana"),
+    ]
+    transcript = Transcript(conversation_id=new_conversation_id(MAY_1), turns=turns)
+
+    items = labeling_items(transcript)
+
+    assert [(item.turn_index, item.answer, item.withheld) for item in items] == [
+        (2, "Check the endpoint's logs.", True)
+    ]
+    assert not conversation_signals(transcript).uncited_answer  # the handoff cites nothing, by design
 
 
 def test_an_unreachable_store_fails_the_export_and_writes_nothing(tmp_path: Path) -> None:
