@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -52,6 +52,7 @@ QUESTIONS = Path(__file__).parent / "data" / "turn_questions.jsonl"
 # what the app reads from an existing data folder; the rest (state, outbox, spool, mail) is the stack's
 SHARED_DATA = ("index", "models", "sentiment", "cache")
 TURN_TIMEOUT_S = 180.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,59 @@ def load_average() -> str:
     return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
+# --- where the CPU goes while the app answers ---------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds of the app process and of the browser (Chromium and Playwright's driver) while metered."""
+
+    app_pid: int
+    app_s: float = 0.0
+    browser_s: float = 0.0
+    _start: dict[int, float] = field(default_factory=dict)
+
+    def _now(self) -> dict[int, float]:
+        return {pid: cpu_seconds(pid) for pid in descendants(os.getpid())}
+
+    def start(self) -> None:
+        self._start = self._now()
+
+    def stop(self) -> None:
+        for pid, seconds in self._now().items():
+            used = seconds - self._start.get(pid, 0.0)
+            if pid == self.app_pid:
+                self.app_s += used
+            else:
+                self.browser_s += used
+
+
 # --- the app ------------------------------------------------------------------------------------
 
 
@@ -85,8 +139,8 @@ def linked_data_dir(folder: Path, real: Path) -> Path:
 
 
 @contextmanager
-def customer_app(stack: LocalStack, overrides: dict[str, str], log_path: Path) -> Iterator[str]:
-    """The customer page, its stderr (JSON log lines) in ``log_path``; yields its URL."""
+def customer_app(stack: LocalStack, overrides: dict[str, str], log_path: Path) -> Iterator[tuple[str, int]]:
+    """The customer page, its stderr (JSON log lines) in ``log_path``; yields its URL and process id."""
     port = free_port()
     environment = stack.child_environment() | overrides | {"CHATBOT_LOG_FORMAT": "json"}
     with log_path.open("wb") as log_file:
@@ -98,7 +152,7 @@ def customer_app(stack: LocalStack, overrides: dict[str, str], log_path: Path) -
         )
         try:
             wait_for_port(stack.host, port, STREAMLIT_START_TIMEOUT_S)
-            yield f"http://{stack.host}:{port}/"
+            yield f"http://{stack.host}:{port}/", app.pid
         finally:
             app.terminate()
             try:
@@ -118,7 +172,9 @@ def completed_turns(log: TextIO) -> Iterator[dict[str, Any]]:
             yield record
 
 
-def ask_in_page(browser: Browser, url: str, question: str, log: TextIO) -> TurnFigures:
+def ask_in_page(
+    browser: Browser, url: str, question: str, log: TextIO, meter: CpuMeter | None = None
+) -> TurnFigures:
     """One question in a new conversation; waits for the app to log the completed turn."""
     context = browser.new_context()
     try:
@@ -132,11 +188,15 @@ def ask_in_page(browser: Browser, url: str, question: str, log: TextIO) -> TurnF
         conversation_id = found.group(0)
         box = page.get_by_placeholder("Ask a question about Amazon SageMaker")
         box.fill(question)
+        if meter is not None:
+            meter.start()
         box.press("Enter")
         deadline = time.monotonic() + TURN_TIMEOUT_S
         while time.monotonic() < deadline:
             for record in completed_turns(log):
                 if record.get("conversation_id") == conversation_id:
+                    if meter is not None:
+                        meter.stop()
                     if record.get("escalate"):
                         raise SystemExit(f"the app escalated a calm question: {question!r}")
                     return TurnFigures(
@@ -256,14 +316,22 @@ def compare(
     app: list[TurnFigures] = []
     main: list[TurnFigures] = []
     worker: list[TurnFigures] = []
-    with customer_app(stack, overrides, log_path) as url, log_path.open(encoding="utf-8") as log:
+    with customer_app(stack, overrides, log_path) as (url, app_pid), log_path.open(encoding="utf-8") as log:
         ask_in_page(browser, url, "What is Amazon SageMaker?", log)  # warm-up: the app loads its models
+        meter = CpuMeter(app_pid)
         for question in questions:
-            app.append(ask_in_page(browser, url, question, log))
+            app.append(ask_in_page(browser, url, question, log, meter))
             main.append(on_main_thread(script.cold(), question))
             worker.append(in_worker_thread(script.cold(), question))
     load = f"{load_before} before, {load_average()} after"
-    return report(threads, questions, app, main, worker, load)
+    app_rate = report(threads, questions, app, main, worker, load)
+    wall_s = sum(figure.total_s for figure in app)
+    print(
+        f"CPU while the app answered ({wall_s:.1f} s of turns): app process {meter.app_s:.1f} CPU-s "
+        f"({meter.app_s / wall_s:.2f} cores), browser {meter.browser_s:.1f} CPU-s "
+        f"({meter.browser_s / wall_s:.2f} cores)"
+    )
+    return app_rate
 
 
 def main() -> None:

@@ -243,7 +243,7 @@ def main() -> None:
     )
     print(
         f"RATIO full/answer-only = {full_total / answer_total:.3f} "
-        f"(+{(full_total / answer_total - 1) * 100:.1f}%); per-question median ratio "
+        f"({(full_total / answer_total - 1) * 100:+.1f}%); per-question median ratio "
         f"{statistics.median(f.seconds / a.seconds for a, f in zip(answer_runs, full_runs, strict=True)):.3f}"
     )
     print(
@@ -259,7 +259,7 @@ def main() -> None:
     answer_median_all_s = statistics.median(run.seconds for run in answer_runs)
     print(
         f"without the generation noise: the full turn decides {extra_s * 1000:.1f} ms later "
-        f"(median) = +{extra_s / answer_median_all_s * 100:.2f}% of the median answer-only turn "
+        f"(median) = {extra_s / answer_median_all_s * 100:+.2f}% of the median answer-only turn "
         f"({answer_median_all_s:.2f} s)"
     )
     steps = [decision_steps_ms(bench, question) for question in questions]

@@ -11,6 +11,7 @@ from chatbot.conversation.transcript import Rating, Role, Turn
 from chatbot.errors import ChatbotError, InvalidMessageError
 from chatbot.models import Source
 from chatbot.ui import resources
+from chatbot.ui.streaming import coalesce
 
 st.set_page_config(page_title="SageMaker support", page_icon="💬")
 
@@ -98,7 +99,7 @@ def answer(session: ChatSession, text: str) -> None:
     with st.chat_message("assistant"):
         placeholder = st.empty()
         if not turn.escalation.escalate:
-            placeholder.write_stream(turn.text())
+            placeholder.write_stream(coalesce(turn.text()))
         outcome = turn.finish()
         if outcome.escalation.escalate:
             placeholder.markdown(outcome.response)
