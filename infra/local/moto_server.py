@@ -29,6 +29,7 @@ class MotoServer:
     host: str
     port: int
     _server: ThreadedMotoServer
+    _previous_moto_port: str | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -36,6 +37,12 @@ class MotoServer:
 
     def stop(self) -> None:
         self._server.stop()
+        # state machines of servers still running in this process call back on their own port
+        if os.environ.get("MOTO_PORT") == str(self.port):
+            if self._previous_moto_port is None:
+                os.environ.pop("MOTO_PORT", None)
+            else:
+                os.environ["MOTO_PORT"] = self._previous_moto_port
         log.info("moto.stopped", endpoint=self.endpoint_url)
 
 
@@ -107,13 +114,14 @@ def _keep_early_task_answers() -> None:
 
 def start_moto_server(host: str = "127.0.0.1", port: int | None = None) -> MotoServer:
     chosen_port = port or free_port(host)
+    previous_moto_port = os.environ.get("MOTO_PORT")
     os.environ["MOTO_PORT"] = str(chosen_port)
     _serialise_execution_starts()
     _keep_early_task_answers()
     server = ThreadedMotoServer(ip_address=host, port=chosen_port, verbose=False)
     server.start()
     wait_for_port(host, chosen_port)
-    handle = MotoServer(host=host, port=chosen_port, _server=server)
+    handle = MotoServer(host=host, port=chosen_port, _server=server, _previous_moto_port=previous_moto_port)
     configure_moto(handle.endpoint_url)
     log.info("moto.started", endpoint=handle.endpoint_url)
     return handle

@@ -94,7 +94,10 @@ class LocalStack:
         )
         sqs, sns = client("sqs", self.settings), client("sns", self.settings)
         relay_queue = ensure_email_relay_queue(
-            sqs, sns, [self.resources.experts_topic_arn, self.resources.second_tier_topic_arn]
+            sqs,
+            sns,
+            [self.resources.experts_topic_arn, self.resources.second_tier_topic_arn],
+            queue_name=f"{self.stack_name}-email-relay",  # two stacks on one moto never share a queue
         )
         self.smtp = start_smtp_server(
             self.settings.mail_dir, self.settings.smtp_host, self.settings.smtp_port

@@ -201,9 +201,10 @@ def test_heartbeats_keep_an_offer_open_past_its_heartbeat_interval(
     settings_: Settings, resources: LocalResources, reader: CaseQueueReader, stepfunctions: Any
 ) -> None:
     event = make_event()
-    started = start_escalation(settings_, resources, event, heartbeat=1, timeout=4)
+    # seconds, not fractions: a heartbeat sent late on a loaded machine must not end the offer
+    started = start_escalation(settings_, resources, event, heartbeat=3, timeout=12)
     offer = reader.next_notification(event.conversation_id, 0)
-    held_until = time.monotonic() + 2.0  # twice the heartbeat interval
+    held_until = time.monotonic() + 6.5  # over twice the heartbeat interval
     while time.monotonic() < held_until:
         expert_actions.heartbeat(offer.task_token, settings=settings_)
         time.sleep(0.3)
