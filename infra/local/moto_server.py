@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import threading
 import urllib.request
@@ -114,6 +115,8 @@ def _keep_early_task_answers() -> None:
 
 def start_moto_server(host: str = "127.0.0.1", port: int | None = None) -> MotoServer:
     chosen_port = port or free_port(host)
+    # werkzeug logs every request moto serves; the local stack makes several a second
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     previous_moto_port = os.environ.get("MOTO_PORT")
     os.environ["MOTO_PORT"] = str(chosen_port)
     _serialise_execution_starts()
