@@ -172,7 +172,7 @@ def deploy_stack(
         )
         if NO_CHANGES in reason:
             cloudformation.delete_change_set(StackName=stack_name, ChangeSetName=change_set_name)
-            log.info("deploy.no_changes", stack=stack_name)
+            log.info("deploy.no_changes", stack_name=stack_name)
             return _outputs(cloudformation, stack_name), False
         raise DeployError(f"change set {change_set_name} failed: {reason}") from error
     cloudformation.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name)
@@ -183,7 +183,7 @@ def deploy_stack(
         )
     except WaiterError as error:
         raise DeployError(f"stack {stack_name} did not reach {waiter}: {error}") from error
-    log.info("deploy.stack_ready", stack=stack_name)
+    log.info("deploy.stack_ready", stack_name=stack_name)
     return _outputs(cloudformation, stack_name), True
 
 

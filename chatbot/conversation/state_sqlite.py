@@ -23,6 +23,7 @@ from chatbot.conversation.state import (
     StateStoreError,
 )
 from chatbot.conversation.transcript import Role
+from chatbot.sqlite_transaction import immediate_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -99,14 +100,8 @@ class SqliteStateStore(rules.TransitionStore):
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         try:
-            with closing(self._connect()) as connection:
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    yield connection
-                except BaseException:
-                    connection.execute("ROLLBACK")
-                    raise
-                connection.execute("COMMIT")
+            with immediate_transaction(self._connect) as connection:
+                yield connection
         except sqlite3.Error as error:
             raise StateStoreError(f"cannot write conversation state at {self._path}: {error}") from error
 

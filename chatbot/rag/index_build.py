@@ -32,7 +32,7 @@ from chatbot.rag.manifest import INDEX_FORMAT_VERSION, IndexExpectation, IndexMa
 
 log = structlog.get_logger(__name__)
 
-EMBED_BATCH = 256  # texts per embedder call: the progress bar's step and the cache's write unit
+EMBED_BATCH = 1024  # texts per embedder call: the progress bar's step and the cache's write unit
 
 
 class BuildReport(BaseModel):

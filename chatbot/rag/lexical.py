@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,9 @@ from typing import Any
 import bm25s
 import numpy as np
 import Stemmer
+
+# bm25s sets its own logger to DEBUG on import, which prints a line on every index build
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _local = threading.local()
 STOPWORDS = "en"

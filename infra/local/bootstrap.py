@@ -109,7 +109,7 @@ def _deploy_stack(
             raise
         stacks = []
     if stacks and stacks[0]["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
-        log.info("local_stack.reused", stack=stack_name)
+        log.info("local_stack.reused", stack_name=stack_name)
         return
     wanted = {name: value for name, value in parameters.items() if name in template.get("Parameters", {})}
     cloudformation.create_stack(
@@ -122,7 +122,7 @@ def _deploy_stack(
         raise TemplateError(
             f"local stack {stack_name}: {status['StackStatus']} {status.get('StackStatusReason')}"
         )
-    log.info("local_stack.created", stack=stack_name)
+    log.info("local_stack.created", stack_name=stack_name)
 
 
 def _create_state_machine(settings: Settings, stack: _Stack, properties: dict[str, Any]) -> str:
@@ -202,7 +202,7 @@ def bootstrap(settings: Settings, stack_name: str = DEFAULT_STACK_NAME) -> Local
         state_machine_arn=state_machine_arn,
         not_created=local.skipped,
     )
-    log.info("local_stack.ready", stack=stack_name, not_created=local.skipped)
+    log.info("local_stack.ready", stack_name=stack_name, not_created=local.skipped)
     return created
 
 

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chatbot.conversation.lambda_escalator import InvocationReceipt
 from chatbot.errors import ConfigError, EscalationError, InvalidLambdaEventError
+from chatbot.sqlite_transaction import immediate_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -228,14 +229,8 @@ class InProcessLambdaInvoker:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with closing(self._connect()) as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+        with immediate_transaction(self._connect) as connection:
+            yield connection
 
     def _work(self) -> None:
         while not self._stopping.is_set():
