@@ -1,8 +1,8 @@
 """One-off export of the local sentence-transformers model to an int8 ONNX graph, cached under ``data_dir``.
 
 Why: on two CPU cores the int8 graph embeds about twice as fast as torch fp32 with a mean cosine of 0.994
-to it, loads in a fraction of a second without importing torch, and runs on onnxruntime's own thread pool
-(torch's OpenMP pool is several times slower inside Streamlit's worker threads).
+to it, loads in a fraction of a second without importing torch, and needs no OpenMP pool (torch's is several
+times slower inside Streamlit's worker threads).
 
 The graph includes mean pooling and L2 normalisation, so it outputs sentence embeddings directly. Only the
 ``MatMul`` weights are quantized (per channel): quantizing the embedding ``Gather`` too costs far more
