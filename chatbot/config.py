@@ -23,6 +23,21 @@ Backend = Literal["local", "aws"]
 TranscriptBackend = Literal["s3", "local"]
 # names of extra redaction types: their placeholder is `[TYPE]`
 REDACTION_TYPE_PATTERN = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
+
+
+def compiled_redaction_pattern(kind: str, pattern: str) -> re.Pattern[str]:
+    """The regex of one configured redaction type; :class:`ValueError` says what is wrong with it."""
+    if not REDACTION_TYPE_PATTERN.fullmatch(kind):
+        raise ValueError(f"type {kind!r} must be upper-case letters, digits and _ (e.g. ACCOUNT_ID)")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"type {kind}: bad regex {pattern!r}: {error}") from error
+    if compiled.fullmatch(""):
+        raise ValueError(f"type {kind}: regex {pattern!r} matches the empty string")
+    return compiled
+
+
 StateBackend = Literal["sqlite", "dynamodb"]
 
 
@@ -288,14 +303,7 @@ class Settings(BaseSettings):
     @classmethod
     def _compilable_patterns(cls, patterns: dict[str, str]) -> dict[str, str]:
         for kind, pattern in patterns.items():
-            if not REDACTION_TYPE_PATTERN.fullmatch(kind):
-                raise ValueError(f"type {kind!r} must be upper-case letters, digits and _ (e.g. ACCOUNT_ID)")
-            try:
-                compiled = re.compile(pattern)
-            except re.error as error:
-                raise ValueError(f"type {kind}: bad regex {pattern!r}: {error}") from error
-            if compiled.fullmatch(""):
-                raise ValueError(f"type {kind}: regex {pattern!r} matches the empty string")
+            compiled_redaction_pattern(kind, pattern)
         return patterns
 
     @model_validator(mode="before")

@@ -49,7 +49,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from chatbot.config import ENV_PREFIX, REDACTION_TYPE_PATTERN, Settings
+from chatbot.config import ENV_PREFIX, REDACTION_TYPE_PATTERN, Settings, compiled_redaction_pattern
 from chatbot.errors import ConfigError
 
 EMAIL = "EMAIL"
@@ -58,9 +58,8 @@ CARD = "CARD"
 AWS_ACCESS_KEY = "AWS_ACCESS_KEY"
 AWS_SECRET = "AWS_SECRET"  # noqa: S105 - a type name, not a password
 IP = "IP"
-BUILTIN_TYPES = (AWS_SECRET, AWS_ACCESS_KEY, EMAIL, CARD, IP, PHONE)
 
-PLACEHOLDER_PATTERN = re.compile(r"\[[A-Z][A-Z0-9_]{0,31}\]")
+PLACEHOLDER_PATTERN = re.compile(rf"\[{REDACTION_TYPE_PATTERN.pattern}\]")
 
 
 def placeholder(kind: str) -> str:
@@ -80,11 +79,8 @@ class RedactionReport:
 
     counts: Counter[str] = field(default_factory=Counter)
 
-    def add(self, kind: str, count: int = 1) -> None:
-        self.counts[kind] += count
-
-    def merge(self, other: RedactionReport) -> None:
-        self.counts.update(other.counts)
+    def add(self, kind: str) -> None:
+        self.counts[kind] += 1
 
     @property
     def total(self) -> int:
@@ -345,19 +341,10 @@ _KEEP = ""  # kind of spans that are protected, not replaced: placeholders alrea
 
 def compile_patterns(patterns: Mapping[str, str]) -> list[tuple[str, re.Pattern[str]]]:
     """Configured ``TYPE -> regex``; a bad one raises :class:`ConfigError` naming the setting."""
-    setting = f"{ENV_PREFIX}REDACTION_PATTERNS"
-    compiled = []
-    for kind, pattern in patterns.items():
-        if not REDACTION_TYPE_PATTERN.fullmatch(kind):
-            raise ConfigError(f"{setting}: type {kind!r} must be upper-case letters, digits and _")
-        try:
-            regex = re.compile(pattern)
-        except re.error as error:
-            raise ConfigError(f"{setting}: type {kind}: bad regex {pattern!r}: {error}") from error
-        if regex.fullmatch(""):
-            raise ConfigError(f"{setting}: type {kind}: regex {pattern!r} matches the empty string")
-        compiled.append((kind, regex))
-    return compiled
+    try:
+        return [(kind, compiled_redaction_pattern(kind, pattern)) for kind, pattern in patterns.items()]
+    except ValueError as error:
+        raise ConfigError(f"{ENV_PREFIX}REDACTION_PATTERNS: {error}") from error
 
 
 class Redactor:
