@@ -23,7 +23,7 @@ from chatbot.conversation.state import (
     StateStoreError,
 )
 from chatbot.conversation.transcript import Role
-from chatbot.sqlite_transaction import immediate_transaction
+from chatbot.durable_sqlite import connect_durable, immediate_transaction, prepare_database
 
 log = structlog.get_logger(__name__)
 
@@ -49,17 +49,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
-BUSY_TIMEOUT_S = 30.0
-
 
 class SqliteStateStore(rules.TransitionStore):
     def __init__(self, path: Path) -> None:
         self._path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(self._connect()) as connection:
-                connection.execute("PRAGMA journal_mode=WAL")  # persistent: set once per file
-                self._migrate(connection)
+            prepare_database(path, self._migrate)
         except (OSError, sqlite3.Error) as error:
             raise StateStoreError(f"cannot open conversation state at {path}: {error}") from error
 
@@ -69,30 +64,19 @@ class SqliteStateStore(rules.TransitionStore):
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        connection.execute("PRAGMA synchronous=FULL")
-        return connection
-
     @staticmethod
     def _migrate(connection: sqlite3.Connection) -> None:
-        connection.execute("BEGIN IMMEDIATE")  # two processes starting together migrate once
-        try:
-            applied = int(connection.execute("PRAGMA user_version").fetchone()[0])
-            for number, statements in enumerate(MIGRATIONS[applied:], start=applied + 1):
-                for statement in statements:
-                    connection.execute(statement)
-                connection.execute(f"PRAGMA user_version={number}")
-                log.info("state.sqlite_migrated", version=number)
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
+        applied = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        for number, statements in enumerate(MIGRATIONS[applied:], start=applied + 1):
+            for statement in statements:
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version={number}")
+            log.info("state.sqlite_migrated", version=number)
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
         try:
-            with closing(self._connect()) as connection:
+            with closing(connect_durable(self._path)) as connection:
                 yield connection
         except sqlite3.Error as error:
             raise StateStoreError(f"cannot read conversation state at {self._path}: {error}") from error
@@ -100,7 +84,7 @@ class SqliteStateStore(rules.TransitionStore):
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         try:
-            with immediate_transaction(self._connect) as connection:
+            with immediate_transaction(self._path) as connection:
                 yield connection
         except sqlite3.Error as error:
             raise StateStoreError(f"cannot write conversation state at {self._path}: {error}") from error

@@ -16,8 +16,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,8 @@ import structlog
 from pydantic import BaseModel, ConfigDict
 
 from chatbot.conversation.lambda_escalator import InvocationReceipt
+from chatbot.durable_sqlite import connect_durable, immediate_transaction, prepare_database
 from chatbot.errors import ConfigError, EscalationError, InvalidLambdaEventError
-from chatbot.sqlite_transaction import immediate_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -125,10 +125,7 @@ class InProcessLambdaInvoker:
         self._delivered: set[int] = set()
         self._outcomes_lock = threading.Lock()
         try:
-            outbox_path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(self._connect()) as connection:
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute(SCHEMA)
+            prepare_database(outbox_path, lambda connection: connection.execute(SCHEMA))
         except (OSError, sqlite3.Error) as error:
             raise EscalationError(f"cannot open the Lambda outbox {outbox_path}: {error}") from error
         if start:
@@ -169,7 +166,7 @@ class InProcessLambdaInvoker:
         body = json.dumps(payload)
         now = time.time()
         try:
-            with self._transaction() as connection:
+            with immediate_transaction(self._path) as connection:
                 cursor = connection.execute(
                     """INSERT INTO outbox (function_name, payload, created_at, next_attempt_at)
                        VALUES (?, ?, ?, ?)""",
@@ -205,7 +202,7 @@ class InProcessLambdaInvoker:
         if dead is not None:
             query += " WHERE dead = ?"
             arguments = (int(dead),)
-        with closing(self._connect()) as connection:
+        with closing(connect_durable(self._path)) as connection:
             rows = connection.execute(query + " ORDER BY id", arguments).fetchall()
         return [
             OutboxEntry(
@@ -222,16 +219,6 @@ class InProcessLambdaInvoker:
 
     # --- the worker -------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self._path, timeout=30.0, isolation_level=None)
-        connection.execute("PRAGMA synchronous=FULL")  # a queued escalation survives a crash
-        return connection
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with immediate_transaction(self._connect) as connection:
-            yield connection
-
     def _work(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
@@ -244,7 +231,7 @@ class InProcessLambdaInvoker:
             self._wake.wait(pause)
 
     def _seconds_until_next_due(self) -> float:
-        with closing(self._connect()) as connection:
+        with closing(connect_durable(self._path)) as connection:
             row = connection.execute(
                 "SELECT MIN(MAX(next_attempt_at, leased_until)) FROM outbox WHERE dead = 0"
             ).fetchone()
@@ -254,7 +241,7 @@ class InProcessLambdaInvoker:
 
     def _lease_next(self) -> tuple[int, str, str, int] | None:
         now = time.time()
-        with self._transaction() as connection:
+        with immediate_transaction(self._path) as connection:
             row = connection.execute(
                 """SELECT id, function_name, payload, attempts FROM outbox
                    WHERE dead = 0 AND next_attempt_at <= ? AND leased_until <= ?
@@ -294,7 +281,7 @@ class InProcessLambdaInvoker:
                 self._record_failure(row_id, function_name, attempts + 1, error)
                 self._attempted(row_id, delivered=False)
                 return False
-            with self._transaction() as connection:
+            with immediate_transaction(self._path) as connection:
                 connection.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
             log.info("lambda_outbox.delivered", function=function_name, row=row_id, attempts=attempts + 1)
             self._attempted(row_id, delivered=True)
@@ -303,7 +290,7 @@ class InProcessLambdaInvoker:
     def _record_failure(self, row_id: int, function_name: str, attempts: int, error: Exception) -> None:
         give_up = attempts >= self._max_attempts or isinstance(error, self._give_up_on)
         retry_in = self._backoff_s(attempts)
-        with self._transaction() as connection:
+        with immediate_transaction(self._path) as connection:
             connection.execute(
                 """UPDATE outbox
                    SET attempts = ?, next_attempt_at = ?, leased_until = 0, last_error = ?, dead = ?
