@@ -40,7 +40,7 @@ from chatbot.errors import ManifestLineError
 from workflows.labeling.consolidation import consolidate
 from workflows.labeling.jsonl import dumps_line
 from workflows.labeling.manifest import RATING_MAX, RATING_MIN, ConsolidatedLabel, LabelingItem, WorkerRating
-from workflows.labeling.output_manifest import LabelStatus, OutputManifest
+from workflows.labeling.output_manifest import LabelStatus, OutputManifest, write_output_manifest
 
 DESIRABLE_MIN_RATING = 4.0
 UNDESIRABLE_MAX_RATING = 2.0
@@ -253,11 +253,7 @@ def build_datasets(manifests: Sequence[OutputManifest]) -> FeedbackDatasets:
 
 
 def _write_rows(path: Path, rows: Sequence[BaseModel]) -> None:
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(dumps_line(row.model_dump(mode="json")) + "\n")
-    partial.replace(path)
+    write_output_manifest(path, (row.model_dump(mode="json") for row in rows))
 
 
 def write_datasets(datasets: FeedbackDatasets, out_dir: Path) -> dict[str, Path]:
