@@ -1,4 +1,4 @@
-"""The cached embedder: each text is embedded once, documents and queries apart, memory bounded."""
+"""The cached embedder: each text is embedded once, documents and queries alike, memory bounded."""
 
 from __future__ import annotations
 
@@ -46,13 +46,16 @@ def test_each_text_is_embedded_once_in_order() -> None:
     assert cached.embed_documents([]).shape == (0, 2)
 
 
-def test_queries_and_documents_are_remembered_apart() -> None:
+def test_a_query_for_an_embedded_text_costs_no_embedder_call() -> None:
     inner = CountingEmbedder()
     cached = CachedEmbedder(inner)
-    cached.embed_documents(["q"])
-    assert cached.embed_query("q")[1] == -1.0
+    document = cached.embed_documents(["q"])[0]
+    assert cached.embed_query("q").tolist() == document.tolist()
     cached.embed_query("q")
-    assert inner.queries == ["q"]
+    cached.embed_query("new")
+    cached.embed_documents(["new"])
+    assert inner.documents == ["q", "new"]
+    assert inner.queries == []
 
 
 def test_memory_is_bounded_least_recently_used_first() -> None:
