@@ -182,6 +182,23 @@ def test_gt_manifest_with_source_ref_puts_items_on_s3(bucket: Bucket) -> None:
         assert "jane@" not in held.question
 
 
+@pytest.mark.parametrize("root", ["", "/"])
+def test_gt_manifest_with_source_ref_at_the_bucket_root(bucket: Bucket, tmp_path: Path, root: str) -> None:
+    out = tmp_path / "input.manifest"
+    summary, _ = export(
+        bucket, str(out), format=ExportFormat.GT_MANIFEST, source_ref=f"s3://{bucket.name}{root}"
+    )
+
+    manifest = parse_input_manifest(out.read_text(encoding="utf-8"), str(out))
+    assert manifest.errors == [] and len(manifest.entries) == summary.items_written == 5
+    for entry in manifest.entries:
+        item = entry.item
+        key = f"{item.conversation_id}/{item.turn_index}.json"
+        assert entry.line.source_ref == f"s3://{bucket.name}/{key}"
+        held = bucket.s3.get_object(Bucket=bucket.name, Key=key)["Body"].read()
+        assert LabelingItem.model_validate_json(held) == item
+
+
 def test_jsonl_to_s3(bucket: Bucket) -> None:
     summary, _ = export(bucket, f"s3://{bucket.name}/exports/all.jsonl")
     body = bucket.s3.get_object(Bucket=bucket.name, Key="exports/all.jsonl")["Body"].read().decode()

@@ -25,7 +25,7 @@ from workflows.labeling.export import (
     SkippedTranscript,
     export_transcripts,
 )
-from workflows.labeling.s3uri import is_s3_uri, parse_s3_uri
+from workflows.labeling.s3uri import is_s3_uri, parse_s3_prefix, parse_s3_uri
 from workflows.labeling.sampling import SampleStrategy
 
 EXIT_SKIPPED = 1
@@ -54,8 +54,12 @@ def _check_arguments(out: str, output_format: ExportFormat, source_ref: str | No
         return
     if output_format is not ExportFormat.GT_MANIFEST:
         raise typer.BadParameter("applies to --format gt-manifest only", param_hint="'--source-ref'")
-    if not is_s3_uri(source_ref) or not source_ref.removeprefix("s3://").partition("/")[0]:
-        raise typer.BadParameter(f"{source_ref!r} is not s3://bucket/prefix/", param_hint="'--source-ref'")
+    try:
+        parse_s3_prefix(source_ref)
+    except ValueError as error:
+        raise typer.BadParameter(
+            f"{source_ref!r} is not s3://bucket/prefix/", param_hint="'--source-ref'"
+        ) from error
 
 
 def export_command(

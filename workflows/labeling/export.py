@@ -50,7 +50,7 @@ from chatbot.privacy.transcripts import redact_transcript
 from workflows.labeling.input_manifest import InputManifestLine
 from workflows.labeling.jsonl import dumps_line
 from workflows.labeling.manifest import METADATA_KEY, CitedSource, LabelingItem
-from workflows.labeling.s3uri import S3Location, is_s3_uri, parse_s3_uri
+from workflows.labeling.s3uri import S3Location, is_s3_uri, parse_s3_prefix, parse_s3_uri
 from workflows.labeling.sampling import RiskSignals, SampleStrategy, sample
 
 log = structlog.get_logger(__name__)
@@ -102,8 +102,12 @@ class ExportRequest(BaseModel):
         if self.source_ref is not None:
             if self.format is not ExportFormat.GT_MANIFEST:
                 raise ValueError("source_ref applies to the gt-manifest format only")
-            if not is_s3_uri(self.source_ref) or not self.source_ref[len("s3://") :].partition("/")[0]:
-                raise ValueError(f"source_ref must be s3://bucket/prefix/, not {self.source_ref!r}")
+            try:
+                parse_s3_prefix(self.source_ref)
+            except ValueError as error:
+                raise ValueError(
+                    f"source_ref must be s3://bucket/prefix/, not {self.source_ref!r}"
+                ) from error
         return self
 
 
@@ -274,9 +278,9 @@ def open_output(out: str, s3: Any | None) -> Iterator[IO[str]]:
         partial.unlink(missing_ok=True)
 
 
-def _item_location(prefix: str, item: LabelingItem) -> S3Location:
-    location = parse_s3_uri(prefix if prefix.endswith("/") else f"{prefix}/")
-    return S3Location(location.bucket, f"{location.key}{item.conversation_id}/{item.turn_index}.json")
+def _item_location(prefix: S3Location, item: LabelingItem) -> S3Location:
+    """Where an item goes under ``prefix`` (from :func:`parse_s3_prefix`: empty or ending in ``/``)."""
+    return S3Location(prefix.bucket, f"{prefix.key}{item.conversation_id}/{item.turn_index}.json")
 
 
 # --- the export ------------------------------------------------------------------------------------
@@ -323,6 +327,7 @@ def export_transcripts(
     except TranscriptStoreUnavailableError as error:
         raise TranscriptExportError(f"could not read transcripts: {error}") from error
     summary.conversations_read = len(transcripts)
+    items_prefix = None if request.source_ref is None else parse_s3_prefix(request.source_ref)
 
     with open_output(request.out, s3) as output:
         if request.format is ExportFormat.GT_MANIFEST:
@@ -330,7 +335,7 @@ def export_transcripts(
             chosen = sample(items, request.sample, request.strategy, request.seed, item_signals)
             for item in tqdm(chosen, desc="writing", unit="item", disable=not progress, file=sys.stderr):
                 redacted = redact_item(item, redactor, report)
-                output.write(_manifest_line(redacted, request.source_ref, s3) + "\n")
+                output.write(_manifest_line(redacted, request.source_ref, items_prefix, s3) + "\n")
             summary.items_written = len(chosen)
             summary.conversations_written = len({item.conversation_id for item in chosen})
         else:
@@ -361,12 +366,14 @@ def export_transcripts(
     return summary
 
 
-def _manifest_line(item: LabelingItem, source_ref: str | None, s3: Any | None) -> str:
+def _manifest_line(
+    item: LabelingItem, source_ref: str | None, items_prefix: S3Location | None, s3: Any | None
+) -> str:
     metadata = item.model_dump(mode="json")
-    if source_ref is None:
+    if items_prefix is None:
         line: dict[str, object] = {"source": source_text(item), METADATA_KEY: metadata}
     else:
-        location = _item_location(source_ref, item)
+        location = _item_location(items_prefix, item)
         if s3 is None:
             raise TranscriptExportError(f"writing items under {source_ref} needs an S3 client")
         try:

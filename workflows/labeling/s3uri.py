@@ -31,6 +31,19 @@ def parse_s3_uri(uri: str) -> S3Location:
     return S3Location(bucket, key)
 
 
+def parse_s3_prefix(uri: str) -> S3Location:
+    """Split ``s3://bucket/prefix/``: the key is a prefix, empty at the bucket's root and otherwise ending
+    in ``/`` (one is added). A URI without a bucket raises :class:`ValueError`."""
+    if not is_s3_uri(uri):
+        raise ValueError(f"not an S3 URI (expected s3://bucket/prefix/): {uri!r}")
+    bucket, _, prefix = uri[len(S3_SCHEME) :].partition("/")
+    if not bucket:
+        raise ValueError(f"S3 URI needs a bucket: {uri!r}")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return S3Location(bucket, prefix)
+
+
 def read_s3_text(s3: Any, uri: str) -> str:
     location = parse_s3_uri(uri)
     response = s3.get_object(Bucket=location.bucket, Key=location.key)
