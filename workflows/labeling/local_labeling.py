@@ -153,9 +153,8 @@ class LocalLabeling:
             for item_id, annotations in self.store.by_item().items()
         }
 
-    def _open_items(self, annotator: str) -> list[LabelingItem]:
-        me = annotator_name(annotator).casefold()
-        done = self._annotators_by_item()
+    def _open_items(self, me: str, done: dict[str, set[str]]) -> list[LabelingItem]:
+        """Items still open to ``me`` (casefolded name), given ``done`` as _annotators_by_item returns it."""
         return [
             item
             for item in self.items
@@ -165,7 +164,7 @@ class LocalLabeling:
 
     def next_item(self, annotator: str) -> LabelingItem | None:
         """The first item in manifest order this annotator has not rated and that still needs ratings."""
-        open_items = self._open_items(annotator)
+        open_items = self._open_items(annotator_name(annotator).casefold(), self._annotators_by_item())
         return open_items[0] if open_items else None
 
     def rate(self, annotator: str, item_id: str, rating: int, comment: str = "") -> WorkerRating:
@@ -189,7 +188,7 @@ class LocalLabeling:
         mine = sum(1 for names in in_manifest.values() if me in names)
         return Progress(
             annotator_done=mine,
-            annotator_total=mine + len(self._open_items(annotator)),
+            annotator_total=mine + len(self._open_items(me, done)),
             items_complete=sum(
                 1 for names in in_manifest.values() if len(names) >= self.annotations_per_item
             ),
