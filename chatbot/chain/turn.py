@@ -30,7 +30,7 @@ from chatbot.chain.prompts import (
 )
 from chatbot.chain.signals import SignalReader, TurnSignals
 from chatbot.config import Settings
-from chatbot.llm.factory import chat_messages
+from chatbot.llm.messages import build_chat_messages
 from chatbot.models import EscalationDecision, Sentiment
 from chatbot.rag.knowledge_base import RetrievalResult
 from chatbot.sentiment.judge import SentimentJudge
@@ -80,7 +80,7 @@ def build_answer_chain(components: TurnComponents) -> Runnable[dict[str, Any], d
             settings.context_max_chars,
         )
         history = inputs["history"][-HISTORY_MESSAGES:]
-        return chat_messages(settings, SYSTEM_PROMPT, history, user_prompt(inputs["message"], context))
+        return build_chat_messages(SYSTEM_PROMPT, history, user_prompt(inputs["message"], context))
 
     model = components.chat_model.bind(stop=ANSWER_STOP_SEQUENCES)
     generate = RunnableLambda(prompt_messages) | model | StrOutputParser()

@@ -1,21 +1,11 @@
-"""The chat model the settings ask for, and prompt messages shaped for it: the chain's only entry points."""
+"""The chat model the settings ask for: the chain's only entry point to a model."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
 
 from chatbot.config import Settings
 from chatbot.errors import ModelBackendError
-from chatbot.llm.families import SMOLLM2, ModelFamily, bedrock_family
-from chatbot.llm.messages import build_chat_messages
-
-
-def model_family(settings: Settings) -> ModelFamily:
-    """The family of the answering model: SmolLM2 locally, the Bedrock model's family in AWS."""
-    return bedrock_family(settings.bedrock_model_id) if settings.backend == "aws" else SMOLLM2
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel:
@@ -45,10 +35,3 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         repeat_penalty=settings.llm_repeat_penalty,
         busy_timeout_s=settings.turn_timeout_s,
     )
-
-
-def chat_messages(
-    settings: Settings, system_text: str, history: Sequence[BaseMessage], user_text: str
-) -> list[BaseMessage]:
-    """Messages for the configured model: on Titan the system text rides in the first user message."""
-    return build_chat_messages(model_family(settings), system_text, history, user_text)

@@ -2,8 +2,8 @@
 
 Bedrock's Converse API is uniform on the wire, but the models behind it are not: Titan Text rejects a
 system prompt, Mistral 7B/Mixtral too, and only some families can be forced to call a tool (which is how
-structured output works in ``ChatBedrockConverse``). The chain builds its messages through
-:func:`adapt_messages`, so it never needs to know which family answers.
+structured output works in ``ChatBedrockConverse``). Each chat model passes what it is given through
+:func:`adapt_messages` for its own family, so the chain never needs to know which family answers.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Prompt messages from (system text, chat history, user text), shaped for the family that reads them."""
+"""Prompt messages from (system text, chat history, user text).
+
+The chat models shape them for their family (:func:`chatbot.llm.families.adapt_messages`) as they read them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from collections.abc import Sequence
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from chatbot.conversation.transcript import Role, Turn
-from chatbot.llm.families import ModelFamily, adapt_messages
 
 
 def history_from_turns(turns: Sequence[Turn]) -> list[BaseMessage]:
@@ -25,9 +27,9 @@ def history_from_turns(turns: Sequence[Turn]) -> list[BaseMessage]:
 
 
 def build_chat_messages(
-    family: ModelFamily, system_text: str, history: Sequence[BaseMessage], user_text: str
+    system_text: str, history: Sequence[BaseMessage], user_text: str
 ) -> list[BaseMessage]:
-    """System prompt, earlier turns and the new user message, in a form ``family`` accepts.
+    """System prompt, earlier turns and the new user message.
 
     Chat APIs want the conversation to open with a user message, so assistant turns before the first
     customer message (a greeting) are dropped.
@@ -40,4 +42,4 @@ def build_chat_messages(
         messages.append(SystemMessage(content=system_text))
     messages.extend(conversation)
     messages.append(HumanMessage(content=user_text))
-    return adapt_messages(family, messages)
+    return messages

@@ -104,10 +104,10 @@ class BedrockSentimentJudge:
 
     def _ask(self, prompt: str) -> SentimentVerdict:
         if self._structured is not None:
-            messages = build_chat_messages(self._model.family, INSTRUCTIONS, [], prompt)
+            messages = build_chat_messages(INSTRUCTIONS, [], prompt)
             verdict = self._structured.invoke(messages)
             if not isinstance(verdict, SentimentVerdict):
                 raise ModelBackendError(f"the model did not call the verdict tool (got {verdict!r})")
             return verdict
-        messages = build_chat_messages(self._model.family, f"{INSTRUCTIONS}\n{JSON_ONLY}", [], prompt)
+        messages = build_chat_messages(f"{INSTRUCTIONS}\n{JSON_ONLY}", [], prompt)
         return parse_verdict(self._model.invoke(messages).text)

@@ -8,8 +8,10 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from chatbot.llm.factory import chat_messages, make_chat_model, model_family
+from chatbot.llm.bedrock import BedrockChatModel
+from chatbot.llm.factory import make_chat_model
 from chatbot.llm.families import CLAUDE, TITAN_TEXT
+from chatbot.llm.messages import build_chat_messages
 from tests.llm.conftest import MakeSettings
 from tests.support.fake_bedrock import ErrorReply, FakeBedrock, TextReply
 
@@ -21,10 +23,10 @@ def test_titan_requests_carry_no_system_field_and_fold_it_into_the_first_user_tu
     make_aws_settings: MakeSettings, fake_bedrock: FakeBedrock
 ) -> None:
     settings = make_aws_settings(llm_max_tokens=64, llm_temperature=0.3)
-    assert model_family(settings) == TITAN_TEXT
     model = make_chat_model(settings)
+    assert isinstance(model, BedrockChatModel) and model.family == TITAN_TEXT
 
-    reply = model.invoke(chat_messages(settings, SYSTEM_TEXT, HISTORY, "How do I stop it?"))
+    reply = model.invoke(build_chat_messages(SYSTEM_TEXT, HISTORY, "How do I stop it?"))
 
     assert reply.text
     (request,) = fake_bedrock.requests_for("converse")
@@ -57,7 +59,7 @@ def test_claude_and_nova_requests_carry_the_system_prompt(
 ) -> None:
     for model_id in ("anthropic.claude-3-haiku-20240307-v1:0", "amazon.nova-lite-v1:0"):
         settings = make_aws_settings(bedrock_model_id=model_id)
-        make_chat_model(settings).invoke(chat_messages(settings, SYSTEM_TEXT, HISTORY, "How do I stop it?"))
+        make_chat_model(settings).invoke(build_chat_messages(SYSTEM_TEXT, HISTORY, "How do I stop it?"))
 
     requests = fake_bedrock.requests_for("converse")
     assert [request.model_id for request in requests] == [
@@ -77,9 +79,7 @@ def test_streaming_yields_several_chunks_through_converse_stream(
     settings = make_aws_settings()
     model = make_chat_model(settings)
 
-    texts = [
-        chunk.text for chunk in model.stream(chat_messages(settings, SYSTEM_TEXT, [], "What is SageMaker?"))
-    ]
+    texts = [chunk.text for chunk in model.stream(build_chat_messages(SYSTEM_TEXT, [], "What is SageMaker?"))]
 
     assert len([text for text in texts if text]) >= 5
     assert "".join(texts) == TextReply().text
@@ -90,10 +90,11 @@ def test_streaming_yields_several_chunks_through_converse_stream(
 
 def test_claude_streams_in_an_lcel_pipe(make_aws_settings: MakeSettings, fake_bedrock: FakeBedrock) -> None:
     settings = make_aws_settings(bedrock_model_id="anthropic.claude-3-haiku-20240307-v1:0")
-    assert model_family(settings) == CLAUDE
+    model = make_chat_model(settings)
+    assert isinstance(model, BedrockChatModel) and model.family == CLAUDE
     fake_bedrock.reply_with(TextReply("Use the StopNotebookInstance API or the console."))
     prompt = ChatPromptTemplate.from_messages([("system", SYSTEM_TEXT), ("human", "{question}")])
-    chain = prompt | make_chat_model(settings) | StrOutputParser()
+    chain = prompt | model | StrOutputParser()
 
     pieces = list(chain.stream({"question": "How do I stop a notebook?"}))
 
@@ -124,7 +125,7 @@ def test_a_server_error_is_retried_then_answered(
     fake_bedrock.reply_with(ErrorReply(status=503, error_type="ServiceUnavailableException"))
     settings = make_aws_settings()
 
-    reply = make_chat_model(settings).invoke(chat_messages(settings, SYSTEM_TEXT, [], "hi"))
+    reply = make_chat_model(settings).invoke(build_chat_messages(SYSTEM_TEXT, [], "hi"))
 
     assert reply.text == TextReply().text
     assert len(fake_bedrock.requests_for("converse")) == 2

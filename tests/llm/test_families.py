@@ -83,19 +83,20 @@ def test_system_text_alone_becomes_a_user_message_for_titan() -> None:
 
 def test_build_chat_messages_opens_with_the_customer_and_ends_with_the_new_question() -> None:
     history = [AIMessage("Hello! How can I help?"), HumanMessage("q1"), AIMessage("a1")]
-    for_claude = build_chat_messages(CLAUDE, "rules", history, "q2")
+    messages = build_chat_messages("rules", history, "q2")
+    for_claude = adapt_messages(CLAUDE, messages)
     assert [type(message) for message in for_claude] == [SystemMessage, HumanMessage, AIMessage, HumanMessage]
     assert for_claude[-1].text == "q2"
 
-    for_titan = build_chat_messages(TITAN_TEXT, "rules", history, "q2")
+    for_titan = adapt_messages(TITAN_TEXT, messages)
     assert [type(message) for message in for_titan] == [HumanMessage, AIMessage, HumanMessage]
     assert for_titan[0].text == "rules\n\nq1"
 
 
 def test_build_chat_messages_without_history_folds_into_the_question_for_titan() -> None:
-    (only,) = build_chat_messages(TITAN_TEXT, "rules", [], "What is SageMaker?")
+    (only,) = adapt_messages(TITAN_TEXT, build_chat_messages("rules", [], "What is SageMaker?"))
     assert only.text == "rules\n\nWhat is SageMaker?"
-    assert build_chat_messages(SMOLLM2, "", [], "hi") == [HumanMessage("hi")]
+    assert adapt_messages(SMOLLM2, build_chat_messages("", [], "hi")) == [HumanMessage("hi")]
 
 
 def test_history_keeps_what_the_customer_saw() -> None:

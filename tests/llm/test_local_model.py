@@ -14,8 +14,9 @@ from langchain_core.prompts import ChatPromptTemplate
 from chatbot.config import load_settings
 from chatbot.errors import ModelBackendError
 from chatbot.llm.context_window import PromptMessage, fit_to_context
-from chatbot.llm.factory import chat_messages, make_chat_model
+from chatbot.llm.factory import make_chat_model
 from chatbot.llm.local import LlamaCppChatModel, load_llama_runtime
+from chatbot.llm.messages import build_chat_messages
 
 pytestmark = pytest.mark.models
 
@@ -35,7 +36,7 @@ def test_the_weights_are_loaded_once_per_process(model: BaseChatModel) -> None:
 
 
 def test_stream_yields_several_chunks(model: BaseChatModel) -> None:
-    messages = chat_messages(load_settings(), SYSTEM_TEXT, [], "What is Amazon SageMaker?")
+    messages = build_chat_messages(SYSTEM_TEXT, [], "What is Amazon SageMaker?")
 
     chunks = [chunk.text for chunk in model.stream(messages)]
 
@@ -91,7 +92,7 @@ def test_a_conversation_longer_than_the_context_window_is_answered_not_refused(m
     # each earlier turn alone overflows the window, so all are dropped and the prompt stays cheap to read
     long_turn = "SageMaker notebook instances run Jupyter on managed compute. " * 90
     history = [HumanMessage(long_turn), AIMessage(long_turn)]
-    messages = chat_messages(load_settings(), SYSTEM_TEXT, history, "So what is it?")
+    messages = build_chat_messages(SYSTEM_TEXT, history, "So what is it?")
     prompt = [PromptMessage(role="user", content=message.text) for message in messages]
     assert model.runtime.count_prompt(prompt) > model.runtime.context_tokens
 
