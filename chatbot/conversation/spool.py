@@ -18,7 +18,6 @@ unreachable and the process crashing at any point:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import threading
 import time
@@ -33,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chatbot.conversation.transcript import Turn, utc_now
 from chatbot.errors import TranscriptWriteError
+from chatbot.file_lock import exclusive_lock
 
 log = structlog.get_logger(__name__)
 
@@ -168,10 +168,5 @@ class TurnSpool:
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
         """Held while draining: one drainer across threads and processes."""
-        self._directory.mkdir(parents=True, exist_ok=True)
-        with (self._directory / _LOCK_NAME).open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with exclusive_lock(self._directory / _LOCK_NAME):
+            yield

@@ -21,7 +21,8 @@ moto 5.2 honours both headers on ``put_object`` (``moto/s3/responses.py``: 412 f
 key under ``If-None-Match: *``, 404 NoSuchKey for ``If-Match`` on a missing key), so the tests exercise the
 real protocol. (moto checks and stores without a lock, so only real S3 makes the check-and-put atomic.)
 
-The local store does the same under an exclusive ``fcntl`` lock and replaces files atomically.
+The local store does the same under an exclusive lock (:func:`chatbot.file_lock.exclusive_lock`) and
+replaces files atomically.
 
 Reading for export (:meth:`TranscriptStore.read`) validates strictly: objects over ``max_bytes`` (setting
 ``transcript_max_bytes``, default 5 MiB) are refused without being downloaded, as are bodies that are not JSON
@@ -32,7 +33,6 @@ raises :class:`~chatbot.errors.InvalidTranscriptError` naming the object.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import random
@@ -56,6 +56,7 @@ from chatbot.errors import (
     TranscriptStoreUnavailableError,
     TranscriptWriteError,
 )
+from chatbot.file_lock import exclusive_lock
 
 log = structlog.get_logger(__name__)
 
@@ -302,15 +303,8 @@ class LocalTranscriptStore:
     def _path(self, conversation_id: str) -> Path:
         return self._root / transcript_key(conversation_id, prefix="")
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self._root.mkdir(parents=True, exist_ok=True)
-        with (self._root / ".lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # other processes write the same files
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return exclusive_lock(self._root / ".lock")  # other processes write the same files
 
     def _write(self, transcript: Transcript) -> None:
         path = self._path(transcript.conversation_id)

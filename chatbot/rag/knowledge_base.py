@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot.config import Settings
 from chatbot.errors import IndexNotBuiltError, InvalidMessageError, StaleIndexError
+from chatbot.file_lock import exclusive_lock
 from chatbot.models import Source
 from chatbot.rag.embedder import Embedder
-from chatbot.rag.file_lock import exclusive_lock
 from chatbot.rag.fusion import first_occurrences, ranked, reciprocal_rank_fusion
 from chatbot.rag.index_build import BuildReport, build_index, expectation
 from chatbot.rag.index_files import IndexParts, read_index

@@ -24,7 +24,7 @@ from typing import Any
 import structlog
 
 from chatbot.errors import ModelBackendError
-from chatbot.rag.file_lock import exclusive_lock
+from chatbot.file_lock import exclusive_lock
 
 log = structlog.get_logger(__name__)
 

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from chatbot.config import Settings
 from chatbot.errors import ModelBackendError
+from chatbot.file_lock import exclusive_lock
 from chatbot.rag.embedder import Embedder
-from chatbot.rag.file_lock import exclusive_lock
 from chatbot.sentiment.classifier import LinearSentimentModel
 from chatbot.sentiment.dataset import SplitSpec, data_fingerprint
 from chatbot.sentiment.features import VADER_FEATURES
