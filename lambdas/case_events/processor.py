@@ -25,7 +25,6 @@ from chatbot.conversation.state import (
     StateStoreError,
     WorkflowStage,
 )
-from chatbot.errors import InvalidLambdaEventError
 from lambdas.case_events.exceptions import InvalidCaseRecordError
 from lambdas.case_events.models import (
     BatchItemFailure,
@@ -35,6 +34,7 @@ from lambdas.case_events.models import (
     SqsEvent,
     SqsRecord,
 )
+from lambdas.runtime import parse_event
 from workflows.escalation.events import (
     ATTR_CONVERSATION_ID,
     ATTR_TASK_TOKEN,
@@ -57,11 +57,7 @@ STAGE_OF_KIND = {
 
 
 def parse_sqs_event(event: object) -> SqsEvent:
-    try:
-        return SqsEvent.model_validate(event)
-    except ValidationError as error:
-        problems = describe_validation_error(error, prefix="event")
-        raise InvalidLambdaEventError(f"case-events expects an SQS event: {problems}") from error
+    return parse_event(SqsEvent, event, "case-events expects an SQS event", prefix="event")
 
 
 def _notice(record: SqsRecord, attributes: dict[str, str], **message: str | None) -> ExpertNotice:

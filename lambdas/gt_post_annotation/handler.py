@@ -13,15 +13,12 @@ from typing import Any
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import ValidationError
 
 from chatbot.aws import client
-from chatbot.config import load_settings
 from chatbot.errors import InvalidLambdaEventError, MalformedAnnotationError
-from chatbot.logging import configure_logging
+from lambdas import runtime
 from workflows.labeling.consolidation import AnnotationReader, consolidate_payload
 from workflows.labeling.gt_events import ConsolidationResult, PostAnnotationEvent
-from workflows.labeling.jsonl import describe_validation_error
 from workflows.labeling.s3uri import read_s3_text
 
 log = structlog.get_logger(__name__)
@@ -64,19 +61,12 @@ def consolidate_event(event: PostAnnotationEvent, s3: Any) -> list[Consolidation
 
 
 def parse_event(event: Any) -> PostAnnotationEvent:
-    try:
-        return PostAnnotationEvent.model_validate(event)
-    except ValidationError as error:
-        raise InvalidLambdaEventError(
-            f"not a Ground Truth post-annotation event: {describe_validation_error(error)}"
-        ) from None
+    return runtime.parse_event(PostAnnotationEvent, event, "not a Ground Truth post-annotation event")
 
 
 @cache
 def s3_client() -> Any:
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.log_format)
-    return client("s3", settings)
+    return client("s3", runtime.lambda_settings())
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> list[dict[str, Any]]:

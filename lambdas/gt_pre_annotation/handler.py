@@ -14,9 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from chatbot.aws import client
-from chatbot.config import load_settings
 from chatbot.errors import InvalidLambdaEventError
-from chatbot.logging import configure_logging
+from lambdas import runtime
 from workflows.labeling.gt_events import DataObject, PreAnnotationEvent, PreAnnotationResponse
 from workflows.labeling.gt_task import task_input_for
 from workflows.labeling.jsonl import describe_validation_error
@@ -52,19 +51,12 @@ def pre_annotate(event: PreAnnotationEvent, s3: Any) -> PreAnnotationResponse:
 
 
 def parse_event(event: Any) -> PreAnnotationEvent:
-    try:
-        return PreAnnotationEvent.model_validate(event)
-    except ValidationError as error:
-        raise InvalidLambdaEventError(
-            f"not a Ground Truth pre-annotation event: {describe_validation_error(error)}"
-        ) from None
+    return runtime.parse_event(PreAnnotationEvent, event, "not a Ground Truth pre-annotation event")
 
 
 @cache
 def s3_client() -> Any:
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.log_format)
-    return client("s3", settings)
+    return client("s3", runtime.lambda_settings())
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

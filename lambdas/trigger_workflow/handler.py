@@ -14,9 +14,8 @@ import structlog
 from pydantic import ValidationError
 
 from chatbot.aws import client
-from chatbot.config import load_settings
 from chatbot.errors import ConfigError, InvalidLambdaEventError
-from chatbot.logging import configure_logging
+from lambdas.runtime import lambda_settings
 from lambdas.trigger_workflow.models import TriggerWorkflowConfig
 from lambdas.trigger_workflow.trigger import parse_trigger_event, trigger_workflow
 
@@ -37,9 +36,7 @@ def load_trigger_config() -> TriggerWorkflowConfig:
 @cache
 def _runtime() -> tuple[TriggerWorkflowConfig, Any]:
     """Configuration and client, built once per Lambda container (or per process when run in-process)."""
-    settings = load_settings()
-    if not structlog.is_configured():
-        configure_logging(settings.log_level, settings.log_format)
+    settings = lambda_settings()
     return load_trigger_config(), client("stepfunctions", settings)
 
 
