@@ -10,11 +10,9 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from chatbot.config import Settings, load_settings
-from chatbot.conversation.expert_desk import ExpertDesk, checked_expert_name
+from chatbot.conversation.expert_desk import ExpertDesk, checked_expert_name, normalized_expert_name
 from chatbot.conversation.recorder import TranscriptRecorder
 from chatbot.conversation.state import (
-    CaseAlreadyClaimedError,
     ConversationState,
     ConversationStatus,
     LiveMessage,
@@ -22,21 +20,14 @@ from chatbot.conversation.state import (
 from chatbot.conversation.state_factory import make_state_store
 from chatbot.conversation.transcript import Role
 from chatbot.errors import ChatbotError
-from chatbot.logging import configure_logging
+from chatbot.ui import page_support
 
 st.set_page_config(page_title="Expert console · SageMaker support", page_icon="🧑‍💼", layout="wide")
 
 
 @st.cache_resource(show_spinner=False)
-def console_settings() -> Settings:
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.log_format)
-    return settings
-
-
-@st.cache_resource(show_spinner=False)
 def expert_desk() -> ExpertDesk:
-    settings = console_settings()
+    settings = page_support.settings()
     recorder = TranscriptRecorder.from_settings(settings)
     return ExpertDesk(settings, make_state_store(settings), recorder)
 
@@ -106,20 +97,18 @@ def act(action: str, conversation_id: str) -> None:
     try:
         if action == "claim":
             desk.claim(conversation_id, expert)
-            st.session_state["notice"] = ("success", "You own this case. The customer sees that you joined.")
+            page_support.keep_notice("success", "You own this case. The customer sees that you joined.")
         elif action == "decline":
             desk.decline(conversation_id, expert, st.session_state.get("decline_reason", ""))
-            st.session_state["notice"] = ("info", "Declined: the case is offered again.")
+            page_support.keep_notice("info", "Declined: the case is offered again.")
         elif action == "hand_back":
             desk.hand_back(conversation_id, expert)
-            st.session_state["notice"] = ("info", "Handed back to the bot.")
+            page_support.keep_notice("info", "Handed back to the bot.")
         elif action == "resolve":
             desk.resolve(conversation_id, expert)
-            st.session_state["notice"] = ("success", "Resolved.")
-    except CaseAlreadyClaimedError as error:
-        st.session_state["notice"] = ("error", str(error))
-    except ChatbotError as error:
-        st.session_state["notice"] = ("error", str(error))
+            page_support.keep_notice("success", "Resolved.")
+    except ChatbotError as error:  # a second claim included: "already taken by <owner>"
+        page_support.keep_notice("error", str(error))
 
 
 @st.fragment(run_every=1.5)
@@ -136,7 +125,7 @@ def live_case(conversation_id: str) -> None:
     for message in desk.messages(conversation_id):
         show_message(message)
     if state.status is ConversationStatus.WAITING_FOR_EXPERT:
-        desk.keep_offer_alive(conversation_id)
+        desk.keep_offer_alive(state)
 
 
 def show_case(desk: ExpertDesk, conversation_id: str) -> None:
@@ -147,10 +136,7 @@ def show_case(desk: ExpertDesk, conversation_id: str) -> None:
         return
     st.subheader(f"Case {conversation_id}")
     st.button("Back to the queue", on_click=lambda: st.query_params.clear())
-    notice = st.session_state.pop("notice", None)
-    if notice is not None:
-        kind, text = notice
-        getattr(st, kind)(text)
+    page_support.show_notice()
     live_case(conversation_id)
     expert = st.session_state.get("expert_name", "")
     if state.status is ConversationStatus.WAITING_FOR_EXPERT:
@@ -159,7 +145,7 @@ def show_case(desk: ExpertDesk, conversation_id: str) -> None:
         with right:
             st.text_input("Reason to decline", key="decline_reason")
             st.button("Decline", key="decline", on_click=act, args=("decline", conversation_id))
-    elif state.status is ConversationStatus.EXPERT and state.owner == expert.strip():
+    elif state.status is ConversationStatus.EXPERT and state.owner == normalized_expert_name(expert):
         left, right = st.columns(2)
         left.button(
             "Hand back to the bot", key="hand_back", on_click=act, args=("hand_back", conversation_id)

@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from chatbot.aws import client
 from chatbot.chain.guard import validate_message
 from chatbot.chain.prompts import EXPERT_JOINED_MESSAGE, EXPERT_LEFT_MESSAGE, RESOLVED_MESSAGE
 from chatbot.config import Settings
@@ -36,8 +37,13 @@ class ExpertDeskError(ChatbotError):
     """An expert's action cannot be done (no name, not the owner, nothing to answer)."""
 
 
+def normalized_expert_name(name: str) -> str:
+    """The name as the desk records it (a case's owner): outer and repeated whitespace collapsed."""
+    return " ".join(name.split())
+
+
 def checked_expert_name(name: str) -> str:
-    cleaned = " ".join(name.split())
+    cleaned = normalized_expert_name(name)
     if not cleaned:
         raise ExpertDeskError("enter your name first: customers see it next to your messages")
     if len(cleaned) > EXPERT_NAME_MAX_CHARS:
@@ -88,23 +94,22 @@ class ExpertDesk:
         expert_actions.decline(
             state.task_token,
             name,
-            why.strip() or "no reason given",
+            why,
             settings=self._settings,
-            stepfunctions=self._stepfunctions,
+            stepfunctions=self._workflow(),
         )
         log.info("expert.declined", conversation_id=conversation_id, expert=name)
 
-    def keep_offer_alive(self, conversation_id: str) -> bool:
-        """Heartbeat while an expert reads a waiting case; False when there is no live offer."""
-        state = self.case(conversation_id)
+    def keep_offer_alive(self, state: ConversationState) -> bool:
+        """Heartbeat while an expert reads a waiting case (``state``, just read); False when no live offer."""
         if state.status is not ConversationStatus.WAITING_FOR_EXPERT or not state.task_token:
             return False
         try:
             expert_actions.heartbeat(
-                state.task_token, settings=self._settings, stepfunctions=self._stepfunctions
+                state.task_token, settings=self._settings, stepfunctions=self._workflow()
             )
         except ExpertActionError as error:
-            log.info("expert.heartbeat_refused", conversation_id=conversation_id, error=str(error))
+            log.info("expert.heartbeat_refused", conversation_id=state.conversation_id, error=str(error))
             return False
         return True
 
@@ -131,6 +136,12 @@ class ExpertDesk:
         return state
 
     # --- internals -------------------------------------------------------------------------------
+    def _workflow(self) -> Any:
+        """The desk's one Step Functions client: the console sends a heartbeat every poll of a case."""
+        if self._stepfunctions is None:
+            self._stepfunctions = client("stepfunctions", self._settings)
+        return self._stepfunctions
+
     def _require_owner(self, conversation_id: str, expert: str) -> None:
         state = self.case(conversation_id)
         if state.status is not ConversationStatus.EXPERT or state.owner != expert:
@@ -146,9 +157,7 @@ class ExpertDesk:
                 break
             tried.add(token)
             try:
-                expert_actions.accept(
-                    token, expert, settings=self._settings, stepfunctions=self._stepfunctions
-                )
+                expert_actions.accept(token, expert, settings=self._settings, stepfunctions=self._workflow())
             except ExpertActionError as error:
                 log.warning("expert.accept_refused", conversation_id=conversation_id, error=str(error))
                 continue

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from chatbot.config import Settings, load_settings
+from chatbot.config import Settings
 from chatbot.errors import AnnotationStoreError
+from chatbot.ui import page_support
 from workflows.labeling.gt_task import QUESTION_TEXT, RATING_SCALE
 from workflows.labeling.local_labeling import (
     LocalLabeling,
@@ -36,14 +37,14 @@ def _labeling(manifest_path: str, modified_ns: int, store_path: str, per_item: i
 def _submit(labeling: LocalLabeling, annotator: str, item_id: str) -> None:
     rating = st.session_state.get("rating")
     if rating is None:
-        st.session_state["notice"] = ("warning", "Choose a rating first.")
+        page_support.keep_notice("warning", "Choose a rating first.")
         return
     try:
         labeling.rate(annotator, item_id, int(rating), st.session_state.get("comment", ""))
     except AnnotationStoreError as error:
-        st.session_state["notice"] = ("error", str(error))
+        page_support.keep_notice("error", str(error))
         return
-    st.session_state["notice"] = ("success", f"Saved: {LEVELS[int(rating)].label}.")
+    page_support.keep_notice("success", f"Saved: {LEVELS[int(rating)].label}.")
     st.session_state["rating"] = None
     st.session_state["comment"] = ""
 
@@ -51,9 +52,8 @@ def _submit(labeling: LocalLabeling, annotator: str, item_id: str) -> None:
 def _export(labeling: LocalLabeling, manifest_path: Path, settings: Settings) -> None:
     target = default_export_path(settings, manifest_path, datetime.now(UTC))
     summary = labeling.export(target, local_job_name(manifest_path), settings.labeling_label_attribute)
-    st.session_state["notice"] = (
-        "success",
-        f"Exported {summary.labeled} labeled of {summary.lines} items to {summary.path}",
+    page_support.keep_notice(
+        "success", f"Exported {summary.labeled} labeled of {summary.lines} items to {summary.path}"
     )
 
 
@@ -73,17 +73,10 @@ def _show_item(item: LabelingItem) -> None:
     st.caption(f"Item {item.item_id}")
 
 
-def _show_notice() -> None:
-    notice = st.session_state.pop("notice", None)
-    if notice is not None:
-        kind, text = notice
-        {"success": st.success, "warning": st.warning, "error": st.error}[kind](text)
-
-
 def main() -> None:
     st.set_page_config(page_title="Rate bot answers", layout="wide")
     st.title("Rate bot answers")
-    settings = load_settings()
+    settings = page_support.settings()
     default_manifest = str(settings.labeling_local_manifest or "")
     manifest_text = st.text_input("Input manifest", value=default_manifest, key="manifest_path").strip()
     annotator = st.text_input("Your name", key="annotator").strip()
@@ -110,7 +103,7 @@ def main() -> None:
         st.info("Enter your name to start rating.")
         return
 
-    _show_notice()
+    page_support.show_notice()
     progress = labeling.progress(annotator)
     mine, overall = st.columns(2)
     mine.metric("Your ratings", f"{progress.annotator_done} / {progress.annotator_total}")

@@ -6,16 +6,10 @@ import atexit
 
 import streamlit as st
 
-from chatbot.config import Settings, load_settings
-from chatbot.logging import configure_logging
 from chatbot.services import ChatServices
+from chatbot.ui.page_support import settings
 
-
-@st.cache_resource(show_spinner=False)
-def settings() -> Settings:
-    loaded = load_settings()
-    configure_logging(loaded.log_level, loaded.log_format)
-    return loaded
+__all__ = ["chat_services", "settings"]
 
 
 @st.cache_resource(show_spinner="Loading the knowledge base and models…")

@@ -95,6 +95,32 @@ def test_the_queue_lists_a_waiting_case_and_opening_it_shows_the_conversation(tm
     )
 
 
+def test_an_expert_whose_name_has_extra_spaces_still_gets_the_owner_controls(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "data")
+    store = make_state_store(settings)
+    conversation_id = new_conversation_id()
+    store.open_escalation(
+        conversation_id, EscalationReason.HUMAN_REQUESTED, "Escalated: asked for a person.", None
+    )
+    store.append_message(conversation_id, Role.CUSTOMER, "A person please.", turn_id="t0")
+
+    console = open_console()
+    console.query_params["conversation_id"] = conversation_id
+    console.sidebar.text_input(key="expert_name").input("  Ann   Lee ").run()
+    console.button(key="claim").click().run()
+    assert not console.exception
+    state = store.get(conversation_id)
+    assert state is not None and (state.status, state.owner) == (ConversationStatus.EXPERT, "Ann Lee")
+    assert [button.key for button in console.button if button.key in ("hand_back", "resolve")] == [
+        "hand_back",
+        "resolve",
+    ]
+    console.chat_input(key="reply").set_value("Ann here.").run()
+    assert not console.exception
+    last = store.messages_after(conversation_id, 0)[-1]
+    assert (last.role, last.author, last.text) == (Role.EXPERT, "Ann Lee", "Ann here.")
+
+
 def test_the_labeling_page_in_the_console_rates_an_item_and_exports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from chatbot.config import PROJECT_ROOT, load_settings
@@ -14,6 +16,14 @@ from workflows.labeling.manifest import LabelingItem
 from workflows.labeling.output_manifest import LabelStatus, read_output_manifest
 
 PAGE = PROJECT_ROOT / "chatbot" / "ui" / "labeling_page.py"
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_resources() -> Iterator[None]:
+    """Settings are read once per process (``st.cache_resource``); each test sets its own environment."""
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
 
 
 @pytest.fixture
