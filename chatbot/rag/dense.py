@@ -26,10 +26,6 @@ class DenseIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
-    @property
-    def dimension(self) -> int:
-        return int(self._index.d)
-
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))
 

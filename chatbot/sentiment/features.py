@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from chatbot.rag.embedder import Embedder, Vectors
+from chatbot.rag.embedder import Embedder
 
 Features = npt.NDArray[np.float64]
 
@@ -63,22 +63,12 @@ def standard_vader_labels(texts: Sequence[str]) -> list[str]:
 
 
 class SentimentFeatures:
-    """Turns texts (or texts with their precomputed embeddings) into classifier input rows."""
+    """Turns texts into classifier input rows (embedding, then VADER scores)."""
 
     def __init__(self, embedder: Embedder) -> None:
         self._embedder = embedder
         self._vader = SupportVader()
 
-    @property
-    def embedder_model_id(self) -> str:
-        return self._embedder.model_id
-
-    @property
-    def names(self) -> list[str]:
-        return [f"embedding_{i}" for i in range(self._embedder.dimension)] + list(VADER_FEATURES)
-
     def of(self, texts: Sequence[str]) -> Features:
-        return self.with_vectors(texts, self._embedder.embed_documents(texts))
-
-    def with_vectors(self, texts: Sequence[str], vectors: Vectors) -> Features:
+        vectors = self._embedder.embed_documents(texts)
         return np.hstack([np.asarray(vectors, dtype=np.float64), self._vader.scores(texts)])
