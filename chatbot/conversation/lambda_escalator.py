@@ -28,7 +28,7 @@ from chatbot.conversation.state import (
     StateStoreError,
     WorkflowStage,
 )
-from chatbot.conversation.state_transitions import as_utc
+from chatbot.conversation.transcript import as_utc
 from chatbot.errors import EscalationError
 from lambdas.trigger_workflow.models import TriggerWorkflowEvent
 

@@ -8,29 +8,25 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
 from chatbot.conversation.state import (
+    OPEN_STATUSES,
     CaseAlreadyClaimedError,
     ConversationState,
     ConversationStatus,
     InvalidTransitionError,
     WorkflowStage,
 )
-from chatbot.conversation.transcript import utc_now
+from chatbot.conversation.transcript import as_utc, utc_now
 from chatbot.models import EscalationReason, Sentiment
 
 log = structlog.get_logger(__name__)
 
-OPEN_STATUSES = frozenset({ConversationStatus.WAITING_FOR_EXPERT, ConversationStatus.EXPERT})
 # stages after which the workflow has nothing left to say about this escalation
 _GIVING_UP_STAGES = frozenset({WorkflowStage.NO_EXPERT_AVAILABLE, WorkflowStage.FAILED})
-
-
-def as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def sortable_timestamp(moment: datetime) -> str:

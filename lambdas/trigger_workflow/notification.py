@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import html
 import unicodedata
-from datetime import UTC
 
 from chatbot.conversation.escalation import MessageExcerpt
-from chatbot.conversation.transcript import Role
+from chatbot.conversation.transcript import Role, as_utc
 from chatbot.models import EscalationReason
 from lambdas.trigger_workflow.models import TriggerWorkflowEvent
 from workflows.escalation.execution import MAX_SUBJECT_CHARS, ExpertNotification
@@ -53,7 +52,7 @@ def _customer_lines(messages: list[MessageExcerpt]) -> list[str]:
     lines = []
     for message in customer_messages[-CUSTOMER_MESSAGES_SHOWN:]:
         text = inert(message.text, MESSAGE_EXCERPT_CHARS).replace("\n", "\n    ")
-        at = (message.at if message.at.tzinfo else message.at.replace(tzinfo=UTC)).astimezone(UTC)
+        at = as_utc(message.at)
         lines.append(f"  [{at:%Y-%m-%d %H:%M} UTC] {text}")
     return lines or ["  (no customer message)"]
 
