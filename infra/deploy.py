@@ -34,6 +34,7 @@ from chatbot.aws import client
 from chatbot.config import PROJECT_ROOT, Settings, load_settings
 from chatbot.errors import ChatbotError
 from chatbot.logging import configure_logging
+from infra.stacks import as_parameters, physical_ids, settings_parameters, stack_status
 from infra.template import TEMPLATE_PATH
 from workflows.escalation.definition import DEFINITION_PATH
 
@@ -126,40 +127,25 @@ def stack_parameters(
     settings: Settings, artifact_bucket: str, code_key: str, definition_key: str
 ) -> dict[str, str]:
     return {
-        "ConsoleUrl": settings.expert_console_url,
-        "Tier1ExpertEmail": settings.expert_emails_tier1[0],
-        "Tier2ExpertEmail": settings.expert_emails_tier2[0],
+        **settings_parameters(settings),
         "ArtifactBucket": artifact_bucket,
         "LambdaCodeKey": code_key,
         "StateMachineDefinitionKey": definition_key,
-        "TriggerWorkflowFunctionName": settings.trigger_workflow_function,
-        "TranscriptBucketName": settings.transcript_bucket,
-        "StateTableName": settings.state_table,
     }
-
-
-def _stack_exists(cloudformation: Any, stack_name: str) -> bool:
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
-        if "does not exist" in str(error):
-            return False
-        raise
-    return bool(stacks) and stacks[0]["StackStatus"] != "REVIEW_IN_PROGRESS"
 
 
 def deploy_stack(
     cloudformation: Any, stack_name: str, parameters: dict[str, str]
 ) -> tuple[dict[str, str], bool]:
     """Create or update the stack with a change set; returns its outputs and whether anything changed."""
-    exists = _stack_exists(cloudformation, stack_name)
+    exists = stack_status(cloudformation, stack_name) not in (None, "REVIEW_IN_PROGRESS")
     change_set_name = f"deploy-{hashlib.sha256(repr(sorted(parameters.items())).encode()).hexdigest()[:12]}"
     cloudformation.create_change_set(
         StackName=stack_name,
         ChangeSetName=change_set_name,
         ChangeSetType="UPDATE" if exists else "CREATE",
         TemplateBody=TEMPLATE_PATH.read_text(encoding="utf-8"),
-        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+        Parameters=as_parameters(parameters),
         Capabilities=["CAPABILITY_IAM"],
     )
     try:
@@ -194,12 +180,7 @@ def _outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
 
 def subscribe_extra_experts(sns: Any, cloudformation: Any, stack_name: str, settings: Settings) -> None:
     """Email subscriptions for the second and later address of each tier (SNS asks each to confirm)."""
-    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name)
-    physical = {
-        summary["LogicalResourceId"]: summary["PhysicalResourceId"]
-        for page in pages
-        for summary in page["StackResourceSummaries"]
-    }
+    physical = physical_ids(cloudformation, stack_name)
     for logical_id, addresses in (
         ("ExpertsTopic", settings.expert_emails_tier1[1:]),
         ("SecondTierTopic", settings.expert_emails_tier2[1:]),

@@ -137,11 +137,3 @@ def local_template(template: Template | None = None) -> LocalTemplate:
 def _depends_on(resource: Mapping[str, Any]) -> set[str]:
     depends_on = resource.get("DependsOn", [])
     return {depends_on} if isinstance(depends_on, str) else set(depends_on)
-
-
-def parameter_defaults(template: Template) -> dict[str, str]:
-    return {
-        name: str(spec["Default"])
-        for name, spec in template.get("Parameters", {}).items()
-        if "Default" in spec
-    }

@@ -18,13 +18,13 @@ import re
 from typing import Any
 
 import structlog
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot.aws import client
 from chatbot.config import Settings, load_settings
 from chatbot.errors import ConfigError
 from chatbot.logging import configure_logging
+from infra.stacks import as_parameters, physical_ids, settings_parameters, stack_status
 from infra.template import STATE_MACHINE_TYPE, Template, TemplateError, load_template, local_template
 from workflows.escalation.definition import render_definition
 
@@ -53,17 +53,6 @@ class LocalResources(BaseModel):
     def trigger_workflow_environment(self) -> dict[str, str]:
         """The variables the template gives ``triggerWorkflow``, for running its handler in-process."""
         return {"CHATBOT_ESCALATION_STATE_MACHINE_ARN": self.state_machine_arn}
-
-
-def stack_parameters(settings: Settings) -> dict[str, str]:
-    """Parameter values of the local stack, from the same settings the local apps read."""
-    return {
-        "Tier1ExpertEmail": settings.expert_emails_tier1[0],
-        "Tier2ExpertEmail": settings.expert_emails_tier2[0],
-        "TranscriptBucketName": settings.transcript_bucket,
-        "StateTableName": settings.state_table,
-        "ConsoleUrl": settings.expert_console_url,
-    }
 
 
 class _Stack:
@@ -102,20 +91,14 @@ class _Stack:
 def _deploy_stack(
     cloudformation: Any, stack_name: str, template: Template, parameters: dict[str, str]
 ) -> None:
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
-        if "does not exist" not in str(error):
-            raise
-        stacks = []
-    if stacks and stacks[0]["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+    if stack_status(cloudformation, stack_name) in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         log.info("local_stack.reused", stack_name=stack_name)
         return
     wanted = {name: value for name, value in parameters.items() if name in template.get("Parameters", {})}
     cloudformation.create_stack(
         StackName=stack_name,
         TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in wanted.items()],
+        Parameters=as_parameters(wanted),
     )
     status = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     if status["StackStatus"] != "CREATE_COMPLETE":
@@ -174,13 +157,8 @@ def bootstrap(settings: Settings, stack_name: str = DEFAULT_STACK_NAME) -> Local
     template = load_template()
     local = local_template(template)
     cloudformation = client("cloudformation", settings)
-    _deploy_stack(cloudformation, stack_name, local.template, stack_parameters(settings))
-    summaries = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name)
-    physical = {
-        summary["LogicalResourceId"]: summary["PhysicalResourceId"]
-        for page in summaries
-        for summary in page["StackResourceSummaries"]
-    }
+    _deploy_stack(cloudformation, stack_name, local.template, settings_parameters(settings))
+    physical = physical_ids(cloudformation, stack_name)
     stack = _Stack(stack_name, physical, settings)
     resources = template["Resources"]
     machines = [name for name, resource in resources.items() if resource["Type"] == STATE_MACHINE_TYPE]
