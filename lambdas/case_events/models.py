@@ -95,8 +95,4 @@ class SqsBatchResponse(AwsShape):
     batch_item_failures: list[BatchItemFailure] = Field(default_factory=list, alias="batchItemFailures")
 
     def as_lambda_result(self) -> dict[str, list[dict[str, str]]]:
-        return {
-            "batchItemFailures": [
-                {"itemIdentifier": item.item_identifier} for item in self.batch_item_failures
-            ]
-        }
+        return self.model_dump(by_alias=True)
