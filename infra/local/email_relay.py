@@ -20,11 +20,9 @@ from lambdas.case_events.processor import parse_sqs_event, read_record
 
 log = structlog.get_logger(__name__)
 
-EMAIL_RELAY_QUEUE = "support-chatbot-email-relay"
-
 
 def ensure_email_relay_queue(
-    sqs_client: Any, sns_client: Any, topic_arns: Sequence[str], queue_name: str = EMAIL_RELAY_QUEUE
+    sqs_client: Any, sns_client: Any, topic_arns: Sequence[str], queue_name: str
 ) -> str:
     """Create the queue (kept if it exists) and subscribe it to every experts topic; returns its URL."""
     queue_url = str(sqs_client.create_queue(QueueName=queue_name)["QueueUrl"])

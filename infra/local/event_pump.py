@@ -186,14 +186,9 @@ class EventPump:
             return PumpRound(received=len(messages), deleted=0, failed=len(messages))
         handled = [message for message in messages if message["MessageId"] not in failed_ids]
         deleted = self._delete(route, handled)
-        log.info(
-            "event_pump.batch",
-            queue=route.name,
-            received=len(messages),
-            deleted=deleted,
-            failed=len(failed_ids),
-        )
-        return PumpRound(received=len(messages), deleted=deleted, failed=len(messages) - len(handled))
+        failed = len(messages) - len(handled)
+        log.info("event_pump.batch", queue=route.name, received=len(messages), deleted=deleted, failed=failed)
+        return PumpRound(received=len(messages), deleted=deleted, failed=failed)
 
     def _delete(self, route: QueueRoute, messages: Sequence[Mapping[str, Any]]) -> int:
         if not messages:

@@ -59,6 +59,7 @@ def configure_moto(endpoint_url: str) -> None:
         response.read()
 
 
+@functools.cache  # patch once per process
 def _serialise_execution_starts() -> None:
     """moto checks for an existing execution name and then appends, unlocked; AWS makes names atomic.
 
@@ -67,8 +68,6 @@ def _serialise_execution_starts() -> None:
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     original = StepFunctionsParserBackend.start_execution
-    if getattr(original, "_serialised", False):
-        return
     lock = threading.Lock()
 
     @functools.wraps(original)
@@ -76,10 +75,10 @@ def _serialise_execution_starts() -> None:
         with lock:
             return original(self, *args, **kwargs)
 
-    start_execution._serialised = True  # type: ignore[attr-defined]
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
 
+@functools.cache  # patch once per process
 def _keep_early_task_answers() -> None:
     """moto sets up a task's heartbeat after publishing its token; an answer arriving in between was lost.
 
@@ -94,9 +93,6 @@ def _keep_early_task_answers() -> None:
 
     StateTaskServiceCallback = state_task_service_callback.StateTaskServiceCallback  # noqa: N806 - a class
 
-    if getattr(StateTaskServiceCallback._wait_for_task_token_heartbeat, "_keeps_early_answers", False):
-        return
-
     def wait_for_task_token_heartbeat(
         self: Any, env: Any, callback_endpoint: Any, heartbeat_endpoint: Any
     ) -> Any:
@@ -109,7 +105,6 @@ def _keep_early_task_answers() -> None:
                 outcome = callback_endpoint.get_outcome()
         return outcome
 
-    wait_for_task_token_heartbeat._keeps_early_answers = True  # type: ignore[attr-defined]
     StateTaskServiceCallback._wait_for_task_token_heartbeat = wait_for_task_token_heartbeat  # type: ignore[method-assign]
 
 
