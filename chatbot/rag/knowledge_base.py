@@ -94,10 +94,6 @@ class KnowledgeBase:
         for position, chunk in enumerate(parts.chunks):
             self._first_chunk.setdefault(chunk.doc, position)
 
-    @property
-    def documents(self) -> int:
-        return len(self._parts.documents)
-
     def search(self, query: str, k: int, *, mode: RetrievalMode = RetrievalMode.HYBRID) -> RetrievalResult:
         """The ``k`` best documents for ``query`` (fewer only if the corpus has fewer), their best chunks."""
         query = query.strip()
