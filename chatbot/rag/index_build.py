@@ -176,14 +176,9 @@ def build_index(
     )
     seconds = time.perf_counter() - started
     manifest = IndexManifest(
+        **expected.model_dump(),  # what was built for: corpus, embedder, chunking
         format_version=INDEX_FORMAT_VERSION,
         corpus_dir=str(settings.corpus_dir),
-        corpus_fingerprint=expected.corpus_fingerprint,
-        document_hashes=expected.document_hashes,
-        embedding_model_id=embedder.model_id,
-        embedding_dimension=embedder.dimension,
-        embedding_text_max_chars=expected.embedding_text_max_chars,
-        chunking=expected.chunking,
         documents=len(entries),
         chunks=len(chunks),
         built_at=datetime.now(UTC),
