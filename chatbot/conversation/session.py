@@ -20,7 +20,13 @@ from chatbot.chain.runner import TurnOutcome, TurnStream, run_turn
 from chatbot.chain.turn import turn_input
 from chatbot.conversation.escalation import EscalationRequest, MessageExcerpt
 from chatbot.conversation.ids import new_conversation_id
-from chatbot.conversation.state import ConversationState, ConversationStatus, LiveMessage, WorkflowStage
+from chatbot.conversation.state import (
+    OPEN_STATUSES,
+    ConversationState,
+    ConversationStatus,
+    LiveMessage,
+    WorkflowStage,
+)
 from chatbot.conversation.transcript import Feedback, Rating, Role, Transcript, Turn
 from chatbot.errors import ChatbotError
 from chatbot.llm.messages import history_from_turns
@@ -112,7 +118,7 @@ class ChatSession:
         message = validate_message(text, self.services.settings.max_message_chars)
         customer_turn = Turn(role=Role.CUSTOMER, text=message)
         state = self.state()
-        if state.status in (ConversationStatus.WAITING_FOR_EXPERT, ConversationStatus.EXPERT):
+        if state.status in OPEN_STATUSES:
             self._keep(customer_turn)
             notice = None
             waiting_key = f"{self.conversation_id}-e{state.escalation_number}-waiting"
@@ -175,7 +181,7 @@ class ChatSession:
         """The "Talk to a person" button: escalates at once; returns what the customer is told."""
         bind_conversation(self.conversation_id)
         status = self.state().status
-        if status in (ConversationStatus.WAITING_FOR_EXPERT, ConversationStatus.EXPERT):
+        if status in OPEN_STATUSES:
             return WAITING_MESSAGE
         decision = EscalationDecision(
             escalate=True,

@@ -24,6 +24,10 @@ class ConversationStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+OPEN_STATUSES = frozenset({ConversationStatus.WAITING_FOR_EXPERT, ConversationStatus.EXPERT})
+"""An open case: an expert is asked for or owns the conversation, and the bot stays silent."""
+
+
 class WorkflowStage(StrEnum):
     """Where the escalation workflow is, as recorded from its events."""
 

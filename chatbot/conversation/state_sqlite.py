@@ -16,9 +16,9 @@ import structlog
 
 from chatbot.conversation import state_transitions as rules
 from chatbot.conversation.state import (
+    OPEN_STATUSES,
     ConversationNotFoundError,
     ConversationState,
-    ConversationStatus,
     LiveMessage,
     StateStoreError,
 )
@@ -140,11 +140,12 @@ class SqliteStateStore(rules.TransitionStore):
             return self._load(connection, conversation_id)
 
     def open_cases(self) -> list[ConversationState]:
-        statuses = (ConversationStatus.WAITING_FOR_EXPERT.value, ConversationStatus.EXPERT.value)
+        statuses = sorted(status.value for status in OPEN_STATUSES)
+        placeholders = ", ".join("?" for _ in statuses)
         with self._reading() as connection:
             rows = connection.execute(
-                """SELECT body FROM conversation_state WHERE status IN (?, ?)
-                   ORDER BY escalated_at, conversation_id""",
+                f"""SELECT body FROM conversation_state WHERE status IN ({placeholders})
+                   ORDER BY escalated_at, conversation_id""",  # noqa: S608 - only "?" placeholders
                 statuses,
             ).fetchall()
         return [ConversationState.model_validate_json(row[0]) for row in rows]
