@@ -1,12 +1,15 @@
-"""boto3 clients built from settings: the moto server locally, real AWS otherwise; no branches elsewhere."""
+"""boto3 clients built from settings: the moto server locally, real AWS otherwise; no branches elsewhere.
+
+Also :func:`error_code`, the one way to read the code of a failed AWS call.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from chatbot.config import Settings
 
@@ -23,5 +26,12 @@ def client(service: str, settings: Settings, **kwargs: Any) -> Any:
             options["aws_access_key_id"] = "testing"
             options["aws_secret_access_key"] = "testing"  # noqa: S105 - moto's documented dummy value
     options.update(kwargs)
+    import boto3  # here, not at the top: modules that only need error_code() do not pay for boto3
+
     make_client: Any = boto3.client  # the stubs' overloads need a literal service name
     return make_client(service, **options)
+
+
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a failed call (``"NoSuchKey"``, ``"404"``...); ``""`` when it carries none."""
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -28,8 +28,10 @@ from typing import Any
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chatbot.aws import error_code
 from chatbot.conversation import state_transitions as rules
 from chatbot.conversation.state import (
+    OPEN_STATUSES,
     ConversationNotFoundError,
     ConversationState,
     LiveMessage,
@@ -81,7 +83,7 @@ def create_state_table(dynamodb_client: Any, table_name: str) -> None:
     try:
         dynamodb_client.create_table(**table_definition(table_name))
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ResourceInUseException":
+        if error_code(error) != "ResourceInUseException":
             raise
     dynamodb_client.get_waiter("table_exists").wait(TableName=table_name)
 
@@ -96,10 +98,6 @@ def _pk(conversation_id: str) -> dict[str, str]:
 
 def _message_sk(seq: int) -> str:
     return f"{MESSAGE_PREFIX}{seq:0{SEQ_DIGITS}d}"
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _backoff(attempt: int) -> None:
@@ -123,7 +121,7 @@ class DynamoDbStateStore(rules.TransitionStore):
         try:
             return getattr(self._dynamodb, operation)(**arguments)
         except ClientError as error:
-            if _error_code(error) in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
+            if error_code(error) in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
                 raise
             raise StateStoreError(f"DynamoDB {operation} on {self._table} failed: {error}") from error
         except BotoCoreError as error:
@@ -152,7 +150,7 @@ class DynamoDbStateStore(rules.TransitionStore):
         }
         if state.owner:
             item["owner"] = {"S": state.owner}
-        if state.status in rules.OPEN_STATUSES and state.escalated_at is not None:
+        if state.status in OPEN_STATUSES and state.escalated_at is not None:
             item["open_case"] = {"S": OPEN_CASE_MARKER}
             item["escalated_at"] = {"S": rules.sortable_timestamp(state.escalated_at)}
         return item
@@ -250,7 +248,7 @@ class DynamoDbStateStore(rules.TransitionStore):
         )
         states = [ConversationState.model_validate_json(item["body"]["S"]) for item in items]
         # the index is eventually consistent: drop anything it still lists after the case closed
-        return [state for state in states if state.status in rules.OPEN_STATUSES]
+        return [state for state in states if state.status in OPEN_STATUSES]
 
     def append_message(
         self,

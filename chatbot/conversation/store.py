@@ -47,6 +47,7 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from chatbot.aws import client, error_code
 from chatbot.config import Settings
 from chatbot.conversation.ids import conversation_day, is_conversation_id
 from chatbot.conversation.transcript import TRANSCRIPT_SCHEMA_VERSION, Transcript, Turn
@@ -163,10 +164,6 @@ class TranscriptStore(Protocol):
         ...
 
 
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 class S3TranscriptStore:
     def __init__(
         self, s3_client: Any, bucket: str, prefix: str = "transcripts/", max_bytes: int = DEFAULT_MAX_BYTES
@@ -198,7 +195,7 @@ class S3TranscriptStore:
             response = self._s3.get_object(Bucket=self._bucket, Key=key)
             return response["Body"].read(), str(response["ETag"])
         except ClientError as error:
-            if _error_code(error) in _NOT_FOUND_CODES:
+            if error_code(error) in _NOT_FOUND_CODES:
                 return None
             raise TranscriptStoreUnavailableError(f"could not read {self._uri(key)}: {error}") from error
         except BotoCoreError as error:
@@ -229,11 +226,11 @@ class S3TranscriptStore:
                     Bucket=self._bucket, Key=key, Body=body, ContentType="application/json", **condition
                 )
             except ClientError as error:
-                if _error_code(error) not in _CONFLICT_CODES:
+                if error_code(error) not in _CONFLICT_CODES:
                     raise TranscriptStoreUnavailableError(
                         f"could not write {self._uri(key)}: {error}"
                     ) from error
-                log.info("transcript.write_conflict", key=key, attempt=attempt, code=_error_code(error))
+                log.info("transcript.write_conflict", key=key, attempt=attempt, code=error_code(error))
                 time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311 - jitter, not crypto
                 continue
             except BotoCoreError as error:
@@ -276,7 +273,7 @@ class S3TranscriptStore:
         try:
             response = self._s3.get_object(Bucket=self._bucket, Key=key)
         except ClientError as error:
-            if _error_code(error) in _NOT_FOUND_CODES:
+            if error_code(error) in _NOT_FOUND_CODES:
                 raise InvalidTranscriptError(f"{stored.location}: gone since it was listed") from error
             raise TranscriptStoreUnavailableError(f"could not read {stored.location}: {error}") from error
         except BotoCoreError as error:
@@ -379,8 +376,6 @@ def make_transcript_store(settings: Settings, s3_config: Any | None = None) -> T
     """The configured store; ``s3_config`` (a botocore ``Config``) overrides the S3 client's retries."""
     if settings.transcript_store == "local":
         return LocalTranscriptStore(settings.data_dir / "transcripts", settings.transcript_max_bytes)
-    from chatbot.aws import client
-
     options = {} if s3_config is None else {"config": s3_config}
     return S3TranscriptStore(
         client("s3", settings, **options),

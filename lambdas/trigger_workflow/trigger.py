@@ -14,6 +14,7 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from chatbot.aws import error_code
 from chatbot.errors import InvalidLambdaEventError, WorkflowStartError, WorkflowUnavailableError
 from lambdas.trigger_workflow.models import TriggerWorkflowConfig, TriggerWorkflowEvent, TriggerWorkflowResult
 from lambdas.trigger_workflow.notification import build_expert_notification
@@ -77,7 +78,7 @@ def trigger_workflow(
             stateMachineArn=config.state_machine_arn, name=name, input=body
         )
     except ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code", ""))
+        code = error_code(error)
         if code == ALREADY_EXISTS:
             log.info("workflow.duplicate_trigger", execution=name)
             return TriggerWorkflowResult(

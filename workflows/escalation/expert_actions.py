@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chatbot.aws import client
+from chatbot.aws import client, error_code
 from chatbot.config import Settings
 from workflows.escalation.errors import (
     ExpertActionError,
@@ -77,7 +77,7 @@ def _send(operation: str, stepfunctions: Any | None, settings: Settings, **argum
     try:
         getattr(sfn, operation)(**arguments)
     except ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code", ""))
+        code = error_code(error)
         named = _TOKEN_ERRORS.get(code)
         if named is not None:
             log.warning("escalation.token_rejected", operation=operation, code=code)
