@@ -127,12 +127,11 @@ class TurnStream:
     def _absorb(self, chunk: dict[str, Any]) -> str:
         text = ""
         for key, value in chunk.items():
-            if key == "response" and "escalation" in self._values and not self._values["escalation"].escalate:
-                text += value
-            elif key == "response":
-                self._values["response"] = self._values.get("response", "") + value
-            else:
+            if key != "response":
                 self._values[key] = value
+            elif "escalation" in self._values and not self._values["escalation"].escalate:
+                text += value
+            # a handoff's own text is dropped: outcome() gives the handoff message for the decision it reads
         return text
 
     def _read_until_decision(self) -> float:
