@@ -60,7 +60,8 @@ class ChatServices:
     def __post_init__(self) -> None:
         self.turn_chain = build_turn_chain(self.components)
         self.answer_chain = build_answer_chain(self.components)
-        # drafts for experts and transcript writes run here, off the customer's critical path
+        # the bot's draft answers for experts run here, off the customer's critical path (transcript
+        # writes do not: ChatSession._keep records each turn synchronously, spooled to disk first)
         self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-background")
 
     @classmethod

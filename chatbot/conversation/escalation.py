@@ -10,13 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot.conversation.transcript import Role, utc_now
 from chatbot.models import EscalationReason, Sentiment
-
-log = structlog.get_logger(__name__)
 
 
 class MessageExcerpt(BaseModel):

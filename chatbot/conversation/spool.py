@@ -94,10 +94,6 @@ class TurnSpool:
         self._cache: dict[str, SpoolEntry] = {}  # entries already parsed, by file name
         self._cache_lock = threading.Lock()
 
-    @property
-    def directory(self) -> Path:
-        return self._directory
-
     def append(self, conversation_id: str, turn: Turn) -> SpoolEntry:
         """Durably add a turn; raises :class:`TranscriptWriteError` when the disk refuses."""
         name = _NAMES.next()
