@@ -23,7 +23,9 @@ import argparse
 import json
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -32,8 +34,8 @@ from chatbot.config import Settings, load_settings
 from chatbot.logging import configure_logging
 from chatbot.rag.embedder import Embedder
 from chatbot.rag.embeddings import make_embedder
-from chatbot.sentiment.dataset import SplitPart, assign_split, load_rated_texts, select
-from chatbot.sentiment.features import standard_vader_label, standard_vader_labels
+from chatbot.sentiment.dataset import RatedText, SplitPart, assign_split, load_rated_texts, select
+from chatbot.sentiment.features import standard_vader_labels
 from chatbot.sentiment.local_judge import LocalSentimentJudge
 from chatbot.sentiment.metrics import ClassificationMetrics, measure
 from chatbot.sentiment.store import load_or_train, read_manifest, sentiment_dir, staleness
@@ -41,6 +43,25 @@ from chatbot.sentiment.support_domain import support_domain_examples
 from chatbot.sentiment.training import C_GRID, fit_linear_model, predicted_labels
 
 SUPPORT_MESSAGES = Path(__file__).parent / "data" / "support_messages.jsonl"
+
+SupportRow = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RatedData:
+    """The human-rated texts and the part (train/dev/test) of each, read once per run."""
+
+    texts: list[RatedText]
+    parts: dict[str, SplitPart]
+
+
+def load_rated_data(settings: Settings) -> RatedData:
+    rated_texts = load_rated_texts(settings.sentiment_training_data)
+    return RatedData(rated_texts, assign_split(rated_texts))
+
+
+def load_support_messages() -> list[SupportRow]:
+    return [json.loads(line) for line in SUPPORT_MESSAGES.read_text(encoding="utf-8").splitlines() if line]
 
 
 def _header() -> None:
@@ -63,9 +84,8 @@ def _trigger_row(name: str, true: list[str], escalated: list[bool]) -> None:
     )
 
 
-def human_rated(settings: Settings, judge: LocalSentimentJudge) -> None:
-    rated_texts = load_rated_texts(settings.sentiment_training_data)
-    parts = assign_split(rated_texts)
+def human_rated(settings: Settings, judge: LocalSentimentJudge, rated_data: RatedData) -> None:
+    rated_texts, parts = rated_data.texts, rated_data.parts
     sizes = {part.value: sum(1 for p in parts.values() if p is part) for part in SplitPart}
     print(f"human-rated texts: {len(rated_texts)}; split {sizes} (grouped, stratified by label x source)")
     test = select(rated_texts, parts, SplitPart.TEST)
@@ -90,16 +110,15 @@ def human_rated(settings: Settings, judge: LocalSentimentJudge) -> None:
         _row(f"VADER, {source} only", measure([true[i] for i in indexes], [vader[i] for i in indexes]))
 
 
-def support_set(settings: Settings, judge: LocalSentimentJudge, part: str) -> None:
-    rows = [json.loads(line) for line in SUPPORT_MESSAGES.read_text(encoding="utf-8").splitlines() if line]
-    rows = [row for row in rows if row["part"] == part]
+def support_set(
+    settings: Settings, judge: LocalSentimentJudge, support_rows: list[SupportRow], part: str
+) -> None:
+    rows = [row for row in support_rows if row["part"] == part]
     texts, true = [row["text"] for row in rows], [row["label"] for row in rows]
     sentiments = judge.judge_first_messages(texts)
     ours = [sentiment.label.value for sentiment in sentiments]
     negative = np.array([sentiment.negative for sentiment in sentiments])
-    analyzer = SentimentIntensityAnalyzer()
-    compounds = [analyzer.polarity_scores(text)["compound"] for text in texts]
-    vader = [standard_vader_label(compound) for compound in compounds]
+    vader = standard_vader_labels(texts)
     threshold = settings.negative_sentiment_threshold
     print(f"support messages, part {part!r} ({len(rows)}, written and labelled by the team):")
     _header()
@@ -122,14 +141,14 @@ def support_set(settings: Settings, judge: LocalSentimentJudge, part: str) -> No
     print(f"  classifier escalation mistakes ({len(missed)}):", *missed, sep="\n")
 
 
-def threshold_sweep(settings: Settings, judge: LocalSentimentJudge) -> None:
+def threshold_sweep(
+    settings: Settings, judge: LocalSentimentJudge, rated_data: RatedData, support_rows: list[SupportRow]
+) -> None:
     """The escalation threshold on P(negative), read on the dev parts only (human-rated dev, support dev)."""
-    rated_texts = load_rated_texts(settings.sentiment_training_data)
-    dev = select(rated_texts, assign_split(rated_texts), SplitPart.DEV)
+    dev = select(rated_data.texts, rated_data.parts, SplitPart.DEV)
     dev_negative = np.array([s.negative for s in judge.judge_first_messages([r.text for r in dev])])
     dev_true = np.array([r.label.value == "negative" for r in dev])
-    rows = [json.loads(line) for line in SUPPORT_MESSAGES.read_text(encoding="utf-8").splitlines() if line]
-    rows = [row for row in rows if row["part"] == "dev"]
+    rows = [row for row in support_rows if row["part"] == "dev"]
     support_negative = np.array(
         [s.negative for s in judge.judge_first_messages([row["text"] for row in rows])]
     )
@@ -153,8 +172,7 @@ def threshold_sweep(settings: Settings, judge: LocalSentimentJudge) -> None:
         )
 
 
-def latency(judge: LocalSentimentJudge, embedder: Embedder) -> None:
-    rows = [json.loads(line) for line in SUPPORT_MESSAGES.read_text(encoding="utf-8").splitlines() if line]
+def latency(judge: LocalSentimentJudge, embedder: Embedder, rows: list[SupportRow]) -> None:
     texts = [f"{row['text']} (take {take})" for take in range(3) for row in rows]  # fresh, uncached texts
     embed_ms, judge_ms = [], []
     for index, text in enumerate(texts):
@@ -172,16 +190,14 @@ def latency(judge: LocalSentimentJudge, embedder: Embedder) -> None:
     )
 
 
-def ablation(settings: Settings, embedder: Embedder) -> None:
+def ablation(
+    settings: Settings, embedder: Embedder, rated_data: RatedData, support_rows: list[SupportRow]
+) -> None:
     """The recipe's two support-domain choices, each taken away, measured on dev/test and on support dev."""
     from chatbot.sentiment.features import SupportVader
 
-    rated_texts = load_rated_texts(settings.sentiment_training_data)
-    parts = assign_split(rated_texts)
+    rated_texts, parts = rated_data.texts, rated_data.parts
     domain = support_domain_examples()
-    support_rows = [
-        json.loads(line) for line in SUPPORT_MESSAGES.read_text(encoding="utf-8").splitlines() if line
-    ]
     texts = [r.text for r in rated_texts] + [d.text for d in domain] + [row["text"] for row in support_rows]
     vectors = embedder.embed_documents(texts).astype(np.float64)
     standard = SentimentIntensityAnalyzer()
@@ -249,18 +265,20 @@ def main() -> None:
         + (f" (this run: {needs_training})" if needs_training else "")
     )
     judge = LocalSentimentJudge(trained.model, embedder)
+    rated_data = load_rated_data(settings)
+    support_rows = load_support_messages()
     print()
-    human_rated(settings, judge)
+    human_rated(settings, judge, rated_data)
     for part in ("check", "dev"):
         print()
-        support_set(settings, judge, part)
+        support_set(settings, judge, support_rows, part)
     print()
-    threshold_sweep(settings, judge)
+    threshold_sweep(settings, judge, rated_data, support_rows)
     print()
-    latency(LocalSentimentJudge(trained.model, embedder), embedder)
+    latency(LocalSentimentJudge(trained.model, embedder), embedder, support_rows)
     if arguments.ablation:
         print()
-        ablation(settings, embedder)
+        ablation(settings, embedder, rated_data, support_rows)
 
 
 if __name__ == "__main__":
