@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from _common import empty_kv_cache, turn_questions
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from chatbot.chain.runner import run_turn
@@ -48,7 +49,6 @@ from infra.local.stack import CUSTOMER_APP, STREAMLIT_START_TIMEOUT_S, LocalStac
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-QUESTIONS = Path(__file__).parent / "data" / "turn_questions.jsonl"
 # what the app reads from an existing data folder; the rest (state, outbox, spool, mail) is the stack's
 SHARED_DATA = ("index", "models", "sentiment", "cache")
 TURN_TIMEOUT_S = 180.0
@@ -254,8 +254,7 @@ class ScriptTurns:
         on_main_thread(self.cold(), "What is Amazon SageMaker?")  # warm-up
 
     def cold(self) -> TurnComponents:
-        with self._model.runtime.exclusive(60.0) as llama:
-            llama.reset()  # type: ignore[no-untyped-call]  # llama-cpp-python leaves it untyped
+        empty_kv_cache(self._model)
         return self.components
 
 
@@ -344,8 +343,7 @@ def main() -> None:
         raise SystemExit("Debian's chromium is missing (apt-get install chromium); no browser is downloaded")
     configure_logging("WARNING", "console")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log
-    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
-    questions = [str(row["question"]) for row in rows][: arguments.limit]
+    questions = turn_questions(arguments.limit)
     real = load_settings()
     print(
         f"{len(questions)} questions, each in a new conversation; temperature 0, max tokens "

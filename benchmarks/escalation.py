@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import structlog
+from _common import load_average
 
 from chatbot.config import load_settings
 from chatbot.conversation.session import BotTurn, ChatSession
@@ -146,11 +147,6 @@ def escalate_once(services: ChatServices, mailbox: Mailbox, clock: StageClock, t
 
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} (2 cores; other jobs may share them)"
 
 
 def main() -> None:

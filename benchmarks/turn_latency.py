@@ -20,15 +20,13 @@ Run: ``.venv/bin/python benchmarks/turn_latency.py [--max-tokens 256] [--limit 1
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from _common import empty_kv_cache, load_average, turn_questions
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
@@ -49,7 +47,6 @@ from chatbot.sentiment.classifier import LinearSentimentModel
 from chatbot.sentiment.local_judge import LocalSentimentJudge
 from chatbot.sentiment.store import load_or_train
 
-QUESTIONS = Path(__file__).parent / "data" / "turn_questions.jsonl"
 # the seeds' way: a second chat call that asks the answering model for the label
 LLM_SENTIMENT_SYSTEM = "You classify the sentiment of customer support messages."
 LLM_SENTIMENT_PROMPT = (
@@ -94,8 +91,7 @@ class Bench:
     def fresh_components(self) -> TurnComponents:
         """Empty embedding cache, a judge with no memory, an empty KV cache: a run as a first turn."""
         self.embedder.forget()
-        with self.chat_model.runtime.exclusive(60.0) as llama:
-            llama.reset()  # type: ignore[no-untyped-call]  # llama-cpp-python leaves it untyped
+        empty_kv_cache(self.chat_model)
         return TurnComponents(
             settings=self.settings,
             retriever=self.components.retriever,
@@ -185,11 +181,6 @@ def llm_sentiment_call(bench: Bench, question: str) -> tuple[float, int]:
     return seconds, len(bench.chat_model.runtime.tokenize(reply.text))
 
 
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} (2 cores; other jobs may share them)"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-tokens", type=int, default=256, help="most tokens per answer (both variants)")
@@ -198,8 +189,7 @@ def main() -> None:
     parser.add_argument("--llm-sentiment-runs", type=int, default=6, help="questions for the seeds' call")
     arguments = parser.parse_args()
     configure_logging("WARNING", "console")
-    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
-    questions = [str(row["question"]) for row in rows][: arguments.limit]
+    questions = turn_questions(arguments.limit)
 
     bench = load_bench(arguments.max_tokens, arguments.threads)
     runtime = bench.chat_model.runtime
