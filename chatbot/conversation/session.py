@@ -96,7 +96,6 @@ class ChatSession:
     services: ChatServices
     transcript: Transcript = field(default_factory=lambda: Transcript(conversation_id=new_conversation_id()))
     _live_seq: int = 0
-    _announced: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -122,7 +121,8 @@ class ChatSession:
             self._keep(customer_turn)
             notice = None
             waiting_key = f"{self.conversation_id}-e{state.escalation_number}-waiting"
-            if state.status is ConversationStatus.WAITING_FOR_EXPERT and waiting_key not in self._announced:
+            waiting = state.status is ConversationStatus.WAITING_FOR_EXPERT
+            if waiting and not self.transcript.has_turn(waiting_key):
                 notice = self._system_note(waiting_key, WAITING_MESSAGE)
             return ExpertBoundTurn(customer_turn=customer_turn, notice=notice)
         previous = self.transcript.customer_texts()
@@ -223,14 +223,16 @@ class ChatSession:
             and state.status is ConversationStatus.BOT
         ):
             key = f"{self.conversation_id}-e{state.escalation_number}-no-expert"
-            if key not in self._announced and key not in {turn.turn_id for turn in self.transcript.turns}:
+            if key not in known:
                 fresh.append(self._system_note(key, NO_EXPERT_MESSAGE))
         return fresh
 
     # --- internals -------------------------------------------------------------------------------
     def _system_note(self, turn_id: str, text: str) -> Turn:
-        """A notice from the system; its id is deterministic so other processes write it only once."""
-        self._announced.add(turn_id)
+        """A notice from the system; its id is deterministic so other processes write it only once.
+
+        From here on the notice is in the transcript: that is how ``send`` and ``poll`` know it was given.
+        """
         turn = Turn(turn_id=turn_id, role=Role.SYSTEM, text=text)
         self._keep(turn)
         return turn
@@ -238,7 +240,7 @@ class ChatSession:
     def _keep(self, turn: Turn) -> None:
         """Into the session, the live store (for the expert) and the durable transcript."""
         with self._lock:
-            if not any(existing.turn_id == turn.turn_id for existing in self.transcript.turns):
+            if not self.transcript.has_turn(turn.turn_id):
                 self.transcript.append(turn)
             self.services.state_store.append_message(
                 self.conversation_id,

@@ -85,6 +85,9 @@ class Transcript(BaseModel):
         self.updated_at = max(self.updated_at, turn.created_at)
         return turn
 
+    def has_turn(self, turn_id: str) -> bool:
+        return any(turn.turn_id == turn_id for turn in self.turns)
+
     def turn(self, turn_id: str) -> Turn:
         for turn in self.turns:
             if turn.turn_id == turn_id:
