@@ -136,6 +136,16 @@ def parse_transcript(body: bytes, location: str, conversation_id: str | None = N
     return transcript
 
 
+def _is_transcript_name(stored: StoredTranscript) -> bool:
+    """Named ``<conversation_id>.json`` as transcripts are (other objects may share the days' folders)."""
+    return stored.location.endswith(".json") and is_conversation_id(stored.conversation_id)
+
+
+def _check_name(stored: StoredTranscript) -> None:
+    if not _is_transcript_name(stored):
+        raise InvalidTranscriptError(f"{stored.location}: not a transcript name (<conversation_id>.json)")
+
+
 def _too_large(location: str, size: int, max_bytes: int) -> InvalidTranscriptError:
     return InvalidTranscriptError(
         f"{location}: {size} bytes, over the {max_bytes}-byte limit (transcript_max_bytes)"
@@ -153,7 +163,11 @@ class TranscriptStore(Protocol):
         """Merge ``turns`` into the stored transcript without losing other writers' turns; returns it."""
         ...
 
-    def conversation_ids(self, since: date, until: date) -> Iterator[str]: ...
+    def conversation_ids(self, since: date, until: date) -> Iterator[str]:
+        """The ids of the days' transcripts: the listed objects with a transcript name."""
+        for stored in self.list_transcripts(since, until):
+            if _is_transcript_name(stored):
+                yield stored.conversation_id
 
     def list_transcripts(self, since: date, until: date) -> Iterator[StoredTranscript]:
         """Every object under the days' folders, in key order, whether or not it is a valid transcript."""
@@ -164,7 +178,7 @@ class TranscriptStore(Protocol):
         ...
 
 
-class S3TranscriptStore:
+class S3TranscriptStore(TranscriptStore):
     def __init__(
         self, s3_client: Any, bucket: str, prefix: str = "transcripts/", max_bytes: int = DEFAULT_MAX_BYTES
     ) -> None:
@@ -260,15 +274,10 @@ class S3TranscriptStore:
                 f"could not list s3://{self._bucket}/{self._prefix}: {error}"
             ) from error
 
-    def conversation_ids(self, since: date, until: date) -> Iterator[str]:
-        for stored in self.list_transcripts(since, until):
-            if is_conversation_id(stored.conversation_id) and stored.location.endswith(".json"):
-                yield stored.conversation_id
-
     def read(self, stored: StoredTranscript) -> Transcript:
         if stored.size > self._max_bytes:
             raise _too_large(stored.location, stored.size, self._max_bytes)
-        self._check_name(stored)
+        _check_name(stored)
         key = stored.location.removeprefix(f"s3://{self._bucket}/")
         try:
             response = self._s3.get_object(Bucket=self._bucket, Key=key)
@@ -284,13 +293,8 @@ class S3TranscriptStore:
                 raise _too_large(stored.location, size, self._max_bytes)
             return parse_transcript(body.read(), stored.location, stored.conversation_id)
 
-    @staticmethod
-    def _check_name(stored: StoredTranscript) -> None:
-        if not stored.location.endswith(".json") or not is_conversation_id(stored.conversation_id):
-            raise InvalidTranscriptError(f"{stored.location}: not a transcript name (<conversation_id>.json)")
 
-
-class LocalTranscriptStore:
+class LocalTranscriptStore(TranscriptStore):
     """Files ``<root>/YYYY/MM/DD/<conversation_id>.json``; writers serialise on ``<root>/.lock``."""
 
     def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -354,13 +358,8 @@ class LocalTranscriptStore:
                             path.name.removesuffix(".json"), str(path), path.stat().st_size
                         )
 
-    def conversation_ids(self, since: date, until: date) -> Iterator[str]:
-        for stored in self.list_transcripts(since, until):
-            if is_conversation_id(stored.conversation_id) and stored.location.endswith(".json"):
-                yield stored.conversation_id
-
     def read(self, stored: StoredTranscript) -> Transcript:
-        S3TranscriptStore._check_name(stored)
+        _check_name(stored)
         path = Path(stored.location)
         try:
             size = path.stat().st_size
