@@ -12,6 +12,12 @@ from typing import Literal
 import structlog
 
 
+def _current_stderr_logger(*_names: object) -> structlog.PrintLogger:
+    """A logger writing to ``sys.stderr`` as it is now, not as it was at start-up: a harness that swaps
+    the stream for a while (Click's CliRunner, pytest's capture) may have closed that one since."""
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure_logging(level: str = "INFO", log_format: Literal["json", "console"] = "console") -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
@@ -28,7 +34,7 @@ def configure_logging(level: str = "INFO", log_format: Literal["json", "console"
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_current_stderr_logger,
         cache_logger_on_first_use=False,
     )
 
