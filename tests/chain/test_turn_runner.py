@@ -1,7 +1,7 @@
 """The turn chain under the runner: decision first, streaming, and failures turned into escalations.
 
 These use stand-in models so that failures can be provoked on purpose; the real local models are
-exercised in ``test_turn_with_local_models.py``.
+exercised in ``tests/conversation/test_chat_session.py``.
 """
 
 from __future__ import annotations

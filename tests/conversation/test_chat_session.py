@@ -7,7 +7,6 @@ covered by the workflow and end-to-end tests.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,17 +22,13 @@ from chatbot.errors import InvalidMessageError
 from chatbot.models import EscalationReason
 from chatbot.services import ChatServices
 from tests.local import handlers
-from tests.support.chat_services import services_for, session_components
+from tests.local.sqs_helpers import wait_until
+from tests.support.chat_services import services_for
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
 CALM_QUESTION = "How do I delete a SageMaker Studio domain?"
 ANGRY_MESSAGE = "This is ridiculous, I have wasted my whole day and your useless bot keeps failing me!"
-
-
-@pytest.fixture(scope="module")
-def components(tmp_path_factory: pytest.TempPathFactory) -> TurnComponents:
-    return session_components(tmp_path_factory)
 
 
 @pytest.fixture
@@ -55,13 +50,6 @@ def ask(session: ChatSession, text: str) -> tuple[BotTurn, str]:
     streamed = "".join(turn.text())
     turn.finish()
     return turn, streamed
-
-
-def wait_for(condition: object, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
 
 
 def test_a_question_gets_a_streamed_answer_citing_the_documentation(services: ChatServices) -> None:
@@ -93,12 +81,15 @@ def test_an_upset_customer_is_handed_to_an_expert_and_the_bot_drafts_a_withheld_
     assert streamed == ""
     assert turn.outcome is not None and "expert" in turn.outcome.response.lower()
     assert session.state().status is ConversationStatus.WAITING_FOR_EXPERT
-    wait_for(lambda: len(handlers.calls) == 1, timeout_s=10)
+    wait_until(lambda: len(handlers.calls) == 1, timeout_s=10)
     event = handlers.calls[0]["event"]
     assert (event["conversation_id"], event["reason"]) == (session.conversation_id, "negative_sentiment")
     assert any(message["text"] == ANGRY_MESSAGE for message in event["last_messages"])
     # the expert sees what the bot would have said, kept out of the customer's view
-    wait_for(lambda: any(t.withheld for t in services.recorder.transcript(session.conversation_id).turns))
+    wait_until(
+        lambda: any(t.withheld for t in services.recorder.transcript(session.conversation_id).turns),
+        timeout_s=60.0,
+    )
     assert all(not t.withheld for t in session.visible_turns())
 
 

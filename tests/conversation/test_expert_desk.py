@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from chatbot.config import Settings, load_settings
+from chatbot.config import Settings
 from chatbot.conversation.escalation import EscalationRequest, MessageExcerpt
 from chatbot.conversation.expert_desk import ExpertDesk, ExpertDeskError
 from chatbot.conversation.ids import new_conversation_id
@@ -25,35 +24,17 @@ from chatbot.conversation.state_factory import make_state_store
 from chatbot.conversation.transcript import Role
 from chatbot.models import EscalationReason
 from infra.local.lambda_invoker import InProcessLambdaInvoker
-from infra.local.ports import free_port
 from infra.local.stack import LocalStack
-from lambdas.trigger_workflow import handler as trigger_handler
-from tests.local.sqs_helpers import unique, wait_until
+from tests.local.sqs_helpers import wait_until
+from tests.support.local_stack import running_local_stack
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
-    # the stack's moto server sets MOTO_PORT (where moto's state machines call SNS); the session server's
-    # must come back afterwards, or later executions on it publish to this stopped server
-    monkeypatch.setenv("MOTO_PORT", os.environ.get("MOTO_PORT", ""))
-    name = unique("desk")
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        local_aws_port=0,
-        smtp_port=free_port(),
-        transcript_bucket=f"{name}-transcripts",
-        state_table=f"{name}-state",
-    )
-    stack = LocalStack(settings, with_apps=False, stack_name=name).start()
-    for variable, value in stack.child_environment().items():
-        if variable.startswith("CHATBOT_"):
-            monkeypatch.setenv(variable, value)
-    trigger_handler._runtime.cache_clear()
-    yield stack
-    stack.stop()
-    trigger_handler._runtime.cache_clear()
+    with running_local_stack(tmp_path / "data", monkeypatch, "desk") as stack:
+        yield stack
 
 
 def escalate(settings: Settings, invoker: InProcessLambdaInvoker) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +38,6 @@ def _create_bucket(settings: Settings) -> None:
 
 def _stored_turns(settings: Settings, cid: str) -> list[Turn]:
     return S3TranscriptStore(client("s3", settings), settings.transcript_bucket).load(cid).turns
-
-
-@pytest.fixture
-def own_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[MotoServer]]:
-    """A moto server this test may stop and restart; the session server's MOTO_PORT is restored after."""
-    monkeypatch.setenv("MOTO_PORT", os.environ.get("MOTO_PORT", ""))
-    servers = [start_moto_server(port=free_port())]
-    yield servers
-    servers[-1].stop()
 
 
 def test_turns_recorded_while_s3_is_down_are_written_once_and_in_order_when_it_returns(

@@ -27,7 +27,7 @@ from tests.workflows.helpers import (
     start_escalation,
 )
 from workflows.escalation import expert_actions
-from workflows.escalation.events import CaseEvent, CaseEventKind
+from workflows.escalation.events import CaseEventKind
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -186,8 +186,7 @@ def test_template_deployed_into_moto_runs_an_escalation(stack: tuple[Settings, L
     offer = reader.next_notification(event.conversation_id, 0)
     assert offer.topic_arn == resources.experts_topic_arn
     expert_actions.accept(offer.task_token, "Ana", settings=settings)
-    reader.wait_for(event.conversation_id, lambda items: any(isinstance(item, CaseEvent) for item in items))
-    [assigned] = reader.case_events(event.conversation_id)
+    [assigned] = reader.wait_for_case_events(event.conversation_id)
     assert (assigned.kind, assigned.expert) == (CaseEventKind.ASSIGNED, "Ana")
     assert client("stepfunctions", settings).describe_execution(executionArn=started.execution_arn)[
         "status"
@@ -231,6 +230,7 @@ def test_bundle_holds_the_packages_and_the_definition(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(bundle).namelist())
     for required in (
         "lambdas/trigger_workflow/handler.py",
+        "lambdas/runtime.py",
         "chatbot/config.py",
         "workflows/escalation/escalation.asl.json",
         "workflows/escalation/execution.py",

@@ -6,7 +6,6 @@ in-process invoker) starts the workflow, and the expert's email arrives (event p
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import pytest
 from chatbot.aws import client
 from chatbot.chain.prompts import WAITING_MESSAGE, handoff_message
 from chatbot.chain.turn import TurnComponents
-from chatbot.config import load_settings
 from chatbot.conversation.session import ChatSession, ExpertBoundTurn
 from chatbot.conversation.state import ConversationStatus, WorkflowStage
 from chatbot.conversation.transcript import Role
@@ -23,13 +21,12 @@ from chatbot.models import EscalationReason
 from chatbot.services import ChatServices
 from infra.local.lambda_invoker import InProcessLambdaInvoker, OutboxEntry
 from infra.local.moto_server import start_moto_server
-from infra.local.ports import free_port
 from infra.local.stack import LocalStack
-from lambdas.trigger_workflow import handler as trigger_handler
 from lambdas.trigger_workflow.trigger import execution_arn
 from tests.journeys.chat import ask
-from tests.local.sqs_helpers import unique, wait_until
+from tests.local.sqs_helpers import wait_until
 from tests.support.chat_services import services_for
+from tests.support.local_stack import running_local_stack
 from workflows.escalation.execution import execution_name
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -41,36 +38,8 @@ TRIGGER_HANDLER = "lambdas.trigger_workflow.handler.lambda_handler"
 @pytest.fixture
 def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
     """The local stack without the Streamlit apps: its own moto server, SMTP server and event pump."""
-    monkeypatch.setenv("MOTO_PORT", os.environ.get("MOTO_PORT", ""))  # the session server's, afterwards
-    name = unique("journey")
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        local_aws_port=0,
-        smtp_port=free_port(),
-        transcript_bucket=f"{name}-transcripts",
-        state_table=f"{name}-state",
-    )
-    stack = LocalStack(settings, with_apps=False, stack_name=name).start()
-    for variable, value in stack.child_environment().items():
-        if variable.startswith("CHATBOT_"):  # what the in-process triggerWorkflow reads, as in Lambda
-            monkeypatch.setenv(variable, value)
-    trigger_handler._runtime.cache_clear()
-    yield stack
-    stop_running_executions(stack)
-    stack.stop()
-    trigger_handler._runtime.cache_clear()
-
-
-def stop_running_executions(stack: LocalStack) -> None:
-    """An execution waits minutes for an expert; moto would keep running it after the test."""
-    if stack.moto is None or stack.resources is None:
-        return
-    stepfunctions = client("stepfunctions", stack.settings)
-    running = stepfunctions.list_executions(
-        stateMachineArn=stack.resources.state_machine_arn, statusFilter="RUNNING"
-    )["executions"]
-    for execution in running:
-        stepfunctions.stop_execution(executionArn=execution["executionArn"])
+    with running_local_stack(tmp_path / "data", monkeypatch, "journey", stop_executions=True) as stack:
+        yield stack
 
 
 @pytest.fixture

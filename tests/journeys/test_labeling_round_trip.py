@@ -30,6 +30,7 @@ from infra.local.moto_server import MotoServer
 from lambdas.gt_post_annotation import handler as post_handler
 from lambdas.gt_pre_annotation import handler as pre_handler
 from tests.journeys.chat import ask, last_answer
+from tests.labeling.samples import fresh_lambda_s3_clients
 from tests.local.sqs_helpers import unique
 from tests.support.chat_services import services_for
 from workflows.labeling.gt_task import RATING_CATEGORIES, TaskInput
@@ -96,11 +97,8 @@ def chats(
 @pytest.fixture
 def lambda_s3_clients() -> Iterator[None]:
     """The Lambdas build their S3 client once per container: here, once per test."""
-    pre_handler.s3_client.cache_clear()
-    post_handler.s3_client.cache_clear()
-    yield
-    pre_handler.s3_client.cache_clear()
-    post_handler.s3_client.cache_clear()
+    with fresh_lambda_s3_clients(pre_handler.s3_client, post_handler.s3_client):
+        yield
 
 
 def run_cli(*arguments: str) -> Any:

@@ -4,7 +4,6 @@ replay writes every turn, and S3 holds each exactly once, in order, with the fee
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,21 +15,11 @@ from chatbot.conversation.session import ChatSession, ExpertBoundTurn
 from chatbot.conversation.transcript import Rating, Role
 from chatbot.services import ChatServices
 from infra.local.moto_server import MotoServer, start_moto_server
-from infra.local.ports import free_port
 from tests.journeys.chat import ask, last_answer
 from tests.local.sqs_helpers import unique, wait_until
 from tests.support.chat_services import services_for
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
-
-
-@pytest.fixture
-def own_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[MotoServer]]:
-    """A moto server this test stops and restarts on its port (the session server's MOTO_PORT comes back)."""
-    monkeypatch.setenv("MOTO_PORT", os.environ.get("MOTO_PORT", ""))
-    servers = [start_moto_server(port=free_port())]
-    yield servers
-    servers[-1].stop()
 
 
 @pytest.fixture

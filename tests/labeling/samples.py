@@ -3,18 +3,43 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from chatbot.aws import client
+from chatbot.config import Settings
 from workflows.labeling.gt_task import RATING_CATEGORIES
 from workflows.labeling.manifest import METADATA_KEY, CitedSource, LabelingItem
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
 LABELING_BUCKET = "support-chatbot-labeling"
 
 
-def load_event(name: str) -> Any:
-    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+class CachedClient(Protocol):
+    """A Lambda's ``@cache``d client factory."""
+
+    def cache_clear(self) -> None: ...
+
+
+def ensure_labeling_bucket(settings: Settings) -> Any:
+    """An S3 client for ``settings``, with LABELING_BUCKET created if it is missing."""
+    s3 = client("s3", settings)
+    if LABELING_BUCKET not in {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=LABELING_BUCKET)
+    return s3
+
+
+@contextmanager
+def fresh_lambda_s3_clients(*cached_clients: CachedClient) -> Iterator[None]:
+    """The Lambdas build their S3 client once per container; here the cache is cleared on entry and exit."""
+    for cached in cached_clients:
+        cached.cache_clear()
+    try:
+        yield
+    finally:
+        for cached in cached_clients:
+            cached.cache_clear()
 
 
 def sample_items() -> list[LabelingItem]:

@@ -6,7 +6,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from chatbot.errors import InvalidLambdaEventError, MalformedAnnotationError
-from tests.labeling.samples import load_event, worker_content
+from tests.labeling.samples import worker_content
+from tests.support.events import load_event
 from workflows.labeling.consolidation import consolidate, consolidate_payload
 from workflows.labeling.manifest import ConsolidatedLabel, WorkerRating
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.labeling.samples import EVENTS, input_line, sample_items
+from tests.labeling.samples import input_line, sample_items
+from tests.support.events import EVENTS
 from workflows.labeling.consolidation import consolidate, unrated_content
 from workflows.labeling.manifest import WorkerRating
 from workflows.labeling.output_manifest import (

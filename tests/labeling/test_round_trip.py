@@ -10,14 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
-from chatbot.aws import client
 from chatbot.config import Settings
 from infra.local.moto_server import MotoServer
 from lambdas.gt_post_annotation import handler as post_handler
 from lambdas.gt_pre_annotation import handler as pre_handler
-from tests.labeling.samples import LABELING_BUCKET, sample_items, worker_content, write_input_manifest
+from tests.labeling.samples import (
+    LABELING_BUCKET,
+    ensure_labeling_bucket,
+    fresh_lambda_s3_clients,
+    sample_items,
+    worker_content,
+    write_input_manifest,
+)
 from workflows.labeling.gt_task import TaskInput
 from workflows.labeling.input_manifest import parse_input_manifest
 from workflows.labeling.output_manifest import (
@@ -40,12 +45,8 @@ PAYLOAD_KEY = (
 @pytest.fixture(autouse=True)
 def lambda_environment(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CHATBOT_AWS_ENDPOINT_URL", moto_server.endpoint_url)
-    pre_handler.s3_client.cache_clear()
-    post_handler.s3_client.cache_clear()
-    yield
-    pre_handler.s3_client.cache_clear()
-    post_handler.s3_client.cache_clear()
-    structlog.reset_defaults()
+    with fresh_lambda_s3_clients(pre_handler.s3_client, post_handler.s3_client):
+        yield
 
 
 def worker(number: int) -> str:
@@ -70,9 +71,7 @@ WORKER_ANSWERS: list[list[str]] = [
 
 
 def test_round_trip_from_input_manifest_to_training_datasets(settings: Settings, tmp_path: Path) -> None:
-    s3 = client("s3", settings)
-    if LABELING_BUCKET not in {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}:
-        s3.create_bucket(Bucket=LABELING_BUCKET)
+    s3 = ensure_labeling_bucket(settings)
 
     # 1. the input manifest, written by hand with the shared models
     items = sample_items()

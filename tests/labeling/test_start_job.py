@@ -14,7 +14,12 @@ from chatbot.aws import client
 from chatbot.config import Settings, load_settings
 from chatbot.errors import ConfigError, LabelingJobError
 from infra.local.moto_server import MotoServer
-from tests.labeling.samples import LABELING_BUCKET, sample_items, write_input_manifest
+from tests.labeling.samples import (
+    LABELING_BUCKET,
+    ensure_labeling_bucket,
+    sample_items,
+    write_input_manifest,
+)
 from workflows.labeling.gt_task import TASK_DESCRIPTION, TEMPLATE_PATH
 from workflows.labeling.labeling_cli import register
 from workflows.labeling.start_job import LabelingJobConfig, stage_job, start_job
@@ -34,9 +39,7 @@ def labeling_settings(tmp_path: Path, moto_server: MotoServer) -> Settings:
     settings = load_settings(
         data_dir=tmp_path / "data", aws_endpoint_url=moto_server.endpoint_url, **LABELING
     )
-    s3 = client("s3", settings)
-    if LABELING_BUCKET not in {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}:
-        s3.create_bucket(Bucket=LABELING_BUCKET)
+    ensure_labeling_bucket(settings)
     return settings
 
 

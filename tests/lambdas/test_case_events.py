@@ -21,14 +21,9 @@ from chatbot.models import EscalationReason
 from lambdas.case_events import handler
 from lambdas.case_events.models import SnsEnvelope, SqsEvent
 from lambdas.case_events.processor import process_sqs_event, read_record
+from tests.support.events import load_event
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
 CONVERSATION_ID = "20250301-0a1b2c3d4e5f"  # the conversation the fixtures talk about
-
-
-def load_event(name: str) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return event
 
 
 def fixture_token() -> str:

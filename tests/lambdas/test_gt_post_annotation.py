@@ -7,14 +7,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import structlog
 
-from chatbot.aws import client
 from chatbot.config import Settings
 from chatbot.errors import InvalidLambdaEventError
 from infra.local.moto_server import MotoServer
 from lambdas.gt_post_annotation import handler
-from tests.labeling.samples import LABELING_BUCKET, load_event, worker_content
+from tests.labeling.samples import (
+    LABELING_BUCKET,
+    ensure_labeling_bucket,
+    fresh_lambda_s3_clients,
+    worker_content,
+)
+from tests.support.events import load_event
 from workflows.labeling.manifest import ConsolidatedLabel
 from workflows.labeling.s3uri import parse_s3_uri
 
@@ -22,18 +26,13 @@ from workflows.labeling.s3uri import parse_s3_uri
 @pytest.fixture(autouse=True)
 def lambda_environment(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CHATBOT_AWS_ENDPOINT_URL", moto_server.endpoint_url)
-    handler.s3_client.cache_clear()
-    yield
-    handler.s3_client.cache_clear()
-    structlog.reset_defaults()
+    with fresh_lambda_s3_clients(handler.s3_client):
+        yield
 
 
 @pytest.fixture
 def s3(settings: Settings) -> Any:
-    s3 = client("s3", settings)
-    if LABELING_BUCKET not in {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}:
-        s3.create_bucket(Bucket=LABELING_BUCKET)
-    return s3
+    return ensure_labeling_bucket(settings)
 
 
 def put_payload(s3: Any, event: dict[str, Any], payload: Any) -> None:

@@ -7,14 +7,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import structlog
 
-from chatbot.aws import client
 from chatbot.config import Settings
 from chatbot.errors import InvalidLambdaEventError
 from infra.local.moto_server import MotoServer
 from lambdas.gt_pre_annotation import handler
-from tests.labeling.samples import LABELING_BUCKET, load_event, sample_items
+from tests.labeling.samples import (
+    LABELING_BUCKET,
+    ensure_labeling_bucket,
+    fresh_lambda_s3_clients,
+    sample_items,
+)
+from tests.support.events import load_event
 from workflows.labeling.gt_task import RATING_CATEGORIES, TaskInput
 from workflows.labeling.manifest import LabelingItem
 from workflows.labeling.template import render_task
@@ -26,18 +30,13 @@ SOURCE_REF_KEY = "manifests/items/20261120-7c1d0e9f2a3b-3.json"
 def lambda_environment(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The handler reads its settings from the environment, as in Lambda; here they point at moto."""
     monkeypatch.setenv("CHATBOT_AWS_ENDPOINT_URL", moto_server.endpoint_url)
-    handler.s3_client.cache_clear()
-    yield
-    handler.s3_client.cache_clear()
-    structlog.reset_defaults()
+    with fresh_lambda_s3_clients(handler.s3_client):
+        yield
 
 
 @pytest.fixture
 def labeling_bucket(settings: Settings) -> Any:
-    s3 = client("s3", settings)
-    if LABELING_BUCKET not in {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}:
-        s3.create_bucket(Bucket=LABELING_BUCKET)
-    return s3
+    return ensure_labeling_bucket(settings)
 
 
 def test_inline_source_uses_our_metadata() -> None:

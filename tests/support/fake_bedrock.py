@@ -18,7 +18,6 @@ import uuid
 from binascii import crc32
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -270,12 +269,3 @@ class FakeBedrock:
             handler.wfile.flush()
         handler.wfile.write(b"0\r\n\r\n")
         handler.wfile.flush()
-
-
-@contextmanager
-def running_fake_bedrock() -> Iterator[FakeBedrock]:
-    fake = FakeBedrock().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()

@@ -9,9 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from chatbot.aws import client
 from chatbot.config import Settings
-from tests.labeling.samples import LABELING_BUCKET, input_line, sample_items
+from tests.labeling.samples import LABELING_BUCKET, ensure_labeling_bucket, input_line, sample_items
 from workflows.labeling.consolidation import consolidate, unrated_content
 from workflows.labeling.manifest import WorkerRating
 from workflows.labeling.output_manifest import output_line, parse_output_manifest
@@ -200,9 +199,7 @@ def test_build_command_reads_manifests_from_s3(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CHATBOT_AWS_ENDPOINT_URL", str(settings.aws_endpoint_url))
-    s3 = client("s3", settings)
-    if LABELING_BUCKET not in {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}:
-        s3.create_bucket(Bucket=LABELING_BUCKET)
+    s3 = ensure_labeling_bucket(settings)
     key = "labels/job-s3/manifests/output/output.manifest"
     s3.put_object(Bucket=LABELING_BUCKET, Key=key, Body=manifest_text(*standard_lines()).encode())
     out = tmp_path / "datasets"

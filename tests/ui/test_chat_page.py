@@ -13,18 +13,13 @@ from chatbot.config import PROJECT_ROOT
 from chatbot.conversation.transcript import Rating, Role
 from chatbot.services import ChatServices
 from chatbot.ui import resources
-from tests.support.chat_services import services_for, session_components
+from tests.support.chat_services import services_for
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
 APP = PROJECT_ROOT / "chatbot" / "app.py"
 QUESTION = "How do I delete a SageMaker Studio domain?"
 ANGRY = "This is ridiculous, I have wasted my whole day and your useless bot keeps failing me!"
-
-
-@pytest.fixture(scope="module")
-def components(tmp_path_factory: pytest.TempPathFactory) -> TurnComponents:
-    return session_components(tmp_path_factory)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from infra.local.bootstrap import LocalResources, bootstrap
 from infra.local.moto_server import MotoServer
 from lambdas.trigger_workflow.models import TriggerWorkflowConfig, TriggerWorkflowEvent, TriggerWorkflowResult
 from lambdas.trigger_workflow.trigger import trigger_workflow
+from tests.support import events
 from workflows.escalation.events import (
     ATTR_CONVERSATION_ID,
     ATTR_ESCALATION_NUMBER,
@@ -27,11 +28,13 @@ from workflows.escalation.events import (
     CaseEvent,
 )
 
-EVENTS_DIR = Path(__file__).resolve().parent.parent / "events" / "trigger_workflow"
+TRIGGER_EVENTS = "trigger_workflow"
+EVENTS_DIR = events.EVENTS / TRIGGER_EVENTS
 
 
 def load_event(name: str) -> Any:
-    return json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
+    """A triggerWorkflow event of tests/events/trigger_workflow."""
+    return events.load_event(f"{TRIGGER_EVENTS}/{name}")
 
 
 def stack_settings(moto_server: MotoServer, tmp_dir: Path, stack_name: str) -> Settings:
@@ -137,6 +140,17 @@ class CaseQueueReader:
 
     def case_events(self, conversation_id: str) -> list[CaseEvent]:
         return [item for item in self.items(conversation_id) if isinstance(item, CaseEvent)]
+
+    def wait_for_case_events(
+        self, conversation_id: str, count: int = 1, timeout: float = 15.0
+    ) -> list[CaseEvent]:
+        """Wait until this conversation has at least ``count`` case events, then all of its case events."""
+        self.wait_for(
+            conversation_id,
+            lambda items: sum(isinstance(item, CaseEvent) for item in items) >= count,
+            timeout,
+        )
+        return self.case_events(conversation_id)
 
     def next_notification(self, conversation_id: str, seen: int, timeout: float = 15.0) -> Notification:
         """The notification after the first ``seen`` ones of this conversation."""

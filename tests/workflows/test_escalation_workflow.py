@@ -90,8 +90,7 @@ def test_accept_assigns_the_expert(
     output = output_of(wait_for_execution(stepfunctions, started.execution_arn))
     assert output.outcome is EscalationOutcome.ASSIGNED
     assert (output.expert, output.tier, output.conversation_id) == ("Ana Expert", 1, event.conversation_id)
-    reader.wait_for(event.conversation_id, lambda _: bool(reader.case_events(event.conversation_id)))
-    [assigned] = reader.case_events(event.conversation_id)
+    [assigned] = reader.wait_for_case_events(event.conversation_id)
     assert (assigned.kind, assigned.expert, assigned.tier, assigned.escalation_number) == (
         CaseEventKind.ASSIGNED,
         "Ana Expert",
@@ -128,8 +127,7 @@ def test_decline_then_accept_reoffers_to_the_same_tier(
 
     output = output_of(wait_for_execution(stepfunctions, started.execution_arn))
     assert (output.outcome, output.expert, output.tier) == (EscalationOutcome.ASSIGNED, "Cy", 1)
-    reader.wait_for(event.conversation_id, lambda _: len(reader.case_events(event.conversation_id)) >= 2)
-    declined, assigned = reader.case_events(event.conversation_id)
+    declined, assigned = reader.wait_for_case_events(event.conversation_id, 2)
     assert (declined.kind, declined.tier) == (CaseEventKind.DECLINED, 1)
     # AWS carries the decline's cause ("Bo declined: in a meeting"); moto drops it, the workflow fills a text
     assert declined.detail
@@ -151,7 +149,7 @@ def test_two_declines_move_the_case_to_the_second_tier(
 
     output = output_of(wait_for_execution(stepfunctions, started.execution_arn))
     assert (output.expert, output.tier) == ("Senior Sam", 2)
-    reader.wait_for(event.conversation_id, lambda _: len(reader.case_events(event.conversation_id)) >= 3)
+    reader.wait_for_case_events(event.conversation_id, 3)
     assert kinds(reader, event.conversation_id) == [
         CaseEventKind.DECLINED,
         CaseEventKind.DECLINED,
@@ -173,8 +171,7 @@ def test_timeout_moves_the_case_to_the_second_tier(
 
     output = output_of(wait_for_execution(stepfunctions, started.execution_arn))
     assert (output.outcome, output.expert, output.tier) == (EscalationOutcome.ASSIGNED, "Senior Sam", 2)
-    reader.wait_for(event.conversation_id, lambda _: len(reader.case_events(event.conversation_id)) >= 2)
-    timed_out, assigned = reader.case_events(event.conversation_id)
+    timed_out, assigned = reader.wait_for_case_events(event.conversation_id, 2)
     assert (timed_out.kind, timed_out.tier) == (CaseEventKind.TIMED_OUT, 1)
     assert (assigned.kind, assigned.tier) == (CaseEventKind.ASSIGNED, 2)
 
@@ -292,8 +289,7 @@ def test_failing_step_records_failed_and_fails_the_execution(
     described = wait_for_execution(stepfunctions, started.execution_arn)
     assert described["status"] == "FAILED"
     assert described.get("error") == "EscalationWorkflowFailed"
-    reader.wait_for(event.conversation_id, lambda _: bool(reader.case_events(event.conversation_id)))
-    [failed] = reader.case_events(event.conversation_id)
+    [failed] = reader.wait_for_case_events(event.conversation_id)
     assert failed.kind is CaseEventKind.FAILED
     assert "SNS" in failed.detail  # which error stopped it
     assert reader.notifications(event.conversation_id) == []
