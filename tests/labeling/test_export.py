@@ -43,7 +43,8 @@ from workflows.labeling.sampling import SampleStrategy
 
 MAY_2 = MAY_1 + timedelta(days=1)
 MAY_5 = MAY_1 + timedelta(days=4)
-PII = ("jane@example.com", "555", "010-9999")
+# Whole PII strings: a bare "555" also turns up in random hex ids and timestamps.
+PII = ("jane@example.com", "(555) 010-9999", "010-9999")
 
 
 @pytest.fixture
