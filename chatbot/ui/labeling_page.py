@@ -113,7 +113,7 @@ def main() -> None:
     )
     st.progress(progress.annotations_given / max(progress.annotations_wanted, 1))
 
-    item = labeling.next_item(annotator)
+    item = progress.next_item
     if item is None:
         st.success("Nothing left for you to rate. Thank you!")
     else:

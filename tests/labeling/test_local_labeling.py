@@ -12,7 +12,6 @@ from tests.labeling.samples import input_line, sample_items, write_input_manifes
 from workflows.labeling.labeling_cli import labeling_app
 from workflows.labeling.local_labeling import (
     LocalLabeling,
-    Progress,
     load_local_labeling,
     local_job_name,
     open_local_labeling,
@@ -52,14 +51,29 @@ def test_each_annotator_gets_items_they_have_not_rated_until_each_has_enough(
 def test_progress_counts_this_annotator_and_everyone(manifest_path: Path, tmp_path: Path) -> None:
     session = labeling(manifest_path, tmp_path, per_item=2)
     ids = [item.item_id for item in sample_items()]
-    assert session.progress("alice") == Progress(0, 4, 0, 4, 0, 8)
+
+    def counts(annotator: str) -> tuple[int, ...]:
+        progress = session.progress(annotator)
+        assert progress.next_item == session.next_item(annotator)  # one look at the store gives both
+        return (
+            progress.annotator_done,
+            progress.annotator_total,
+            progress.items_complete,
+            progress.items_total,
+            progress.annotations_given,
+            progress.annotations_wanted,
+        )
+
+    assert counts("alice") == (0, 4, 0, 4, 0, 8)
     session.rate("alice", ids[0], 5)
     session.rate("alice", ids[1], 1)
-    assert session.progress("alice") == Progress(2, 4, 0, 4, 2, 8)
+    assert counts("alice") == (2, 4, 0, 4, 2, 8)
     session.rate("bob", ids[0], 4)
-    assert session.progress("bob") == Progress(1, 4, 1, 4, 3, 8)
+    assert counts("bob") == (1, 4, 1, 4, 3, 8)
     # carol can no longer rate item 0: her total is the three items still open to her
-    assert session.progress("carol") == Progress(0, 3, 1, 4, 3, 8)
+    assert counts("carol") == (0, 3, 1, 4, 3, 8)
+    carol_next = session.progress("carol").next_item
+    assert carol_next is not None and carol_next.item_id == ids[1]
 
 
 def test_ratings_are_durable_and_shared_between_sessions(manifest_path: Path, tmp_path: Path) -> None:

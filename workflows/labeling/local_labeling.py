@@ -115,7 +115,8 @@ class AnnotationStore:
 @dataclass(frozen=True)
 class Progress:
     """``annotator_done`` of ``annotator_total`` items for this annotator (those they rated plus those still
-    open to them); ``items_complete`` of ``items_total`` items have all their ratings."""
+    open to them); ``items_complete`` of ``items_total`` items have all their ratings; ``next_item`` is
+    what :meth:`LocalLabeling.next_item` would return, read from the same look at the store."""
 
     annotator_done: int
     annotator_total: int
@@ -123,6 +124,7 @@ class Progress:
     items_total: int
     annotations_given: int
     annotations_wanted: int
+    next_item: LabelingItem | None
 
 
 @dataclass(frozen=True)
@@ -186,15 +188,17 @@ class LocalLabeling:
         done = self._annotators_by_item()
         in_manifest = {item_id: names for item_id, names in done.items() if item_id in self._items}
         mine = sum(1 for names in in_manifest.values() if me in names)
+        open_items = self._open_items(me, done)
         return Progress(
             annotator_done=mine,
-            annotator_total=mine + len(self._open_items(me, done)),
+            annotator_total=mine + len(open_items),
             items_complete=sum(
                 1 for names in in_manifest.values() if len(names) >= self.annotations_per_item
             ),
             items_total=len(self._items),
             annotations_given=sum(len(names) for names in in_manifest.values()),
             annotations_wanted=len(self._items) * self.annotations_per_item,
+            next_item=open_items[0] if open_items else None,
         )
 
     def export(self, path: Path, job_name: str, label_attribute: str) -> ExportSummary:
