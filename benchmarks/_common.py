@@ -15,7 +15,10 @@ TURN_QUESTIONS = Path(__file__).parent / "data" / "turn_questions.jsonl"
 
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} (2 cores; other jobs may share them)"
+    return (
+        f"load average {one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min) on {os.cpu_count()} CPUs;"
+        " other jobs may share them"
+    )
 
 
 def turn_questions(limit: int) -> list[str]:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from _common import empty_kv_cache, turn_questions
+from _common import empty_kv_cache, load_average, turn_questions
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from chatbot.chain.runner import run_turn
@@ -66,11 +66,6 @@ class TurnFigures:
 def median_rate(figures: list[TurnFigures]) -> float:
     rates = [figure.tokens_per_s for figure in figures if figure.tokens_per_s is not None]
     return statistics.median(rates) if rates else float("nan")
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 # --- where the CPU goes while the app answers ---------------------------------------------------

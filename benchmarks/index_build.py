@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from _common import load_average
 from retrieval import evaluate, load_devset, score
 
 from chatbot.config import Settings, load_settings
@@ -60,11 +61,6 @@ def timed(action: Callable[[], Result]) -> tuple[Result, Timing]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = action()
     return result, Timing(time.perf_counter() - wall, time.process_time() - cpu)
-
-
-def load_average() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
 
 
 def hybrid_recall(kb: KnowledgeBase) -> str:

@@ -30,7 +30,7 @@ def measure(model: LlamaCppChatModel, question: str) -> tuple[int, float, float]
     messages = [SystemMessage("You answer questions about Amazon SageMaker."), HumanMessage(question)]
     started = time.perf_counter()
     first_token_s = 0.0
-    pieces = []
+    pieces: list[str] = []
     for chunk in model.stream(messages):
         if chunk.text and not pieces:
             first_token_s = time.perf_counter() - started
