@@ -41,9 +41,11 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.fixture(autouse=True)
 def _fresh_logging() -> Iterator[None]:
-    """A command that configures logging binds it to pytest's captured stderr, closed after the test."""
+    """A command that configures logging binds it to pytest's captured stderr, closed after the test; a
+    conversation bound in one test's thread must not label the next test's log lines."""
     yield
     structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
 
 
 @pytest.fixture(scope="session")

@@ -78,6 +78,46 @@ def _serialise_execution_starts() -> None:
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
 
+# Every DynamoDB backend call that reads or writes items; the transactional ones call the others.
+DYNAMODB_ITEM_CALLS = (
+    "put_item",
+    "get_item",
+    "query",
+    "scan",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "execute_statement",
+    "execute_transaction",
+    "batch_execute_statement",
+)
+
+
+@functools.cache  # patch once per process
+def _isolate_dynamodb_calls() -> None:
+    """moto rolls a failed transaction back by restoring a copy of the table taken when it began.
+
+    Under concurrent requests that wiped writes other requests had made meanwhile (a conditional append
+    that lost its race took a winner's message with it), and copying a table while another request
+    changed it failed with "dictionary changed size during iteration". DynamoDB applies each call
+    atomically; one lock around moto's item calls gives the local stack that guarantee.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()  # transact_write_items calls put_item and the others
+
+    def isolated(original: Any) -> Any:
+        @functools.wraps(original)
+        def call(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return original(self, *args, **kwargs)
+
+        return call
+
+    for name in DYNAMODB_ITEM_CALLS:
+        setattr(DynamoDBBackend, name, isolated(getattr(DynamoDBBackend, name)))
+
+
 @functools.cache  # patch once per process
 def _keep_early_task_answers() -> None:
     """moto sets up a task's heartbeat after publishing its token; an answer arriving in between was lost.
@@ -116,6 +156,7 @@ def start_moto_server(host: str = "127.0.0.1", port: int | None = None) -> MotoS
     os.environ["MOTO_PORT"] = str(chosen_port)
     _serialise_execution_starts()
     _keep_early_task_answers()
+    _isolate_dynamodb_calls()
     server = ThreadedMotoServer(ip_address=host, port=chosen_port, verbose=False)
     server.start()
     wait_for_port(host, chosen_port)
