@@ -62,7 +62,10 @@ def support_transcript(
         )
         turns.append(Turn(role=Role.EXPERT, text="Raise the timeout.", created_at=at[5], author="Ana"))
     return Transcript(
-        conversation_id=new_conversation_id(day), started_at=at[0], updated_at=at[-1], turns=turns
+        conversation_id=conversation_id or new_conversation_id(day),
+        started_at=at[0],
+        updated_at=at[-1],
+        turns=turns,
     )
 
 
