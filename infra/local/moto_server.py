@@ -59,6 +59,23 @@ def configure_moto(endpoint_url: str) -> None:
         response.read()
 
 
+def _run_under_lock(
+    backend: type, method_names: tuple[str, ...], lock: threading.Lock | threading.RLock
+) -> None:
+    """Replace each named method of a moto backend class with one that holds ``lock`` while it runs."""
+
+    def locked(original: Any) -> Any:
+        @functools.wraps(original)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return original(self, *args, **kwargs)
+
+        return call
+
+    for name in method_names:
+        setattr(backend, name, locked(getattr(backend, name)))
+
+
 @functools.cache  # patch once per process
 def _serialise_execution_starts() -> None:
     """moto checks for an existing execution name and then appends, unlocked; AWS makes names atomic.
@@ -67,15 +84,7 @@ def _serialise_execution_starts() -> None:
     """
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-    original = StepFunctionsParserBackend.start_execution
-    lock = threading.Lock()
-
-    @functools.wraps(original)
-    def start_execution(self: StepFunctionsParserBackend, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, *args, **kwargs)
-
-    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+    _run_under_lock(StepFunctionsParserBackend, ("start_execution",), threading.Lock())
 
 
 # Every DynamoDB backend call that reads or writes items; the transactional ones call the others.
@@ -104,18 +113,8 @@ def _isolate_dynamodb_calls() -> None:
     """
     from moto.dynamodb.models import DynamoDBBackend
 
-    lock = threading.RLock()  # transact_write_items calls put_item and the others
-
-    def isolated(original: Any) -> Any:
-        @functools.wraps(original)
-        def call(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return original(self, *args, **kwargs)
-
-        return call
-
-    for name in DYNAMODB_ITEM_CALLS:
-        setattr(DynamoDBBackend, name, isolated(getattr(DynamoDBBackend, name)))
+    # reentrant: transact_write_items calls put_item and the others
+    _run_under_lock(DynamoDBBackend, DYNAMODB_ITEM_CALLS, threading.RLock())
 
 
 @functools.cache  # patch once per process
