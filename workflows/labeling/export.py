@@ -110,6 +110,11 @@ class ExportRequest(BaseModel):
                 ) from error
         return self
 
+    @property
+    def items_prefix(self) -> S3Location | None:
+        """Where gt-manifest items go: ``source_ref`` split (key empty or ending in ``/``); None: inline."""
+        return None if self.source_ref is None else parse_s3_prefix(self.source_ref)
+
 
 class SkippedTranscript(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -327,7 +332,7 @@ def export_transcripts(
     except TranscriptStoreUnavailableError as error:
         raise TranscriptExportError(f"could not read transcripts: {error}") from error
     summary.conversations_read = len(transcripts)
-    items_prefix = None if request.source_ref is None else parse_s3_prefix(request.source_ref)
+    items_prefix = request.items_prefix
 
     with open_output(request.out, s3) as output:
         if request.format is ExportFormat.GT_MANIFEST:
@@ -335,7 +340,7 @@ def export_transcripts(
             chosen = sample(items, request.sample, request.strategy, request.seed, item_signals)
             for item in tqdm(chosen, desc="writing", unit="item", disable=not progress, file=sys.stderr):
                 redacted = redact_item(item, redactor, report)
-                output.write(_manifest_line(redacted, request.source_ref, items_prefix, s3) + "\n")
+                output.write(_manifest_line(redacted, items_prefix, s3) + "\n")
             summary.items_written = len(chosen)
             summary.conversations_written = len({item.conversation_id for item in chosen})
         else:
@@ -366,16 +371,14 @@ def export_transcripts(
     return summary
 
 
-def _manifest_line(
-    item: LabelingItem, source_ref: str | None, items_prefix: S3Location | None, s3: Any | None
-) -> str:
+def _manifest_line(item: LabelingItem, items_prefix: S3Location | None, s3: Any | None) -> str:
     metadata = item.model_dump(mode="json")
     if items_prefix is None:
         line: dict[str, object] = {"source": source_text(item), METADATA_KEY: metadata}
     else:
         location = _item_location(items_prefix, item)
         if s3 is None:
-            raise TranscriptExportError(f"writing items under {source_ref} needs an S3 client")
+            raise TranscriptExportError(f"writing items under {items_prefix.uri} needs an S3 client")
         try:
             s3.put_object(
                 Bucket=location.bucket,
