@@ -35,11 +35,11 @@ from tests.local.sqs_helpers import unique
 from tests.support.chat_services import services_for
 from workflows.labeling.gt_task import RATING_CATEGORIES, TaskInput
 from workflows.labeling.input_manifest import InputManifest, parse_input_manifest
+from workflows.labeling.jsonl import write_jsonl
 from workflows.labeling.output_manifest import (
     LabelStatus,
     output_line,
     parse_output_manifest,
-    write_output_manifest,
 )
 from workflows.labeling.s3uri import parse_s3_uri
 
@@ -237,7 +237,7 @@ def test_chats_become_labels_and_training_datasets(
     # 6. Ground Truth joins each label to its input line in the output manifest, in the job's output
     created = datetime(2026, 11, 21, 10, 16, tzinfo=UTC)
     output_path = tmp_path / JOB / "manifests" / "output" / "output.manifest"
-    written = write_output_manifest(
+    written = write_jsonl(
         output_path,
         [
             output_line(entry.raw, ATTRIBUTE, label, JOB, created)

@@ -9,6 +9,7 @@ from typing import Any
 from tests.labeling.samples import input_line, sample_items
 from tests.support.events import EVENTS
 from workflows.labeling.consolidation import consolidate, unrated_content
+from workflows.labeling.jsonl import write_jsonl
 from workflows.labeling.manifest import WorkerRating
 from workflows.labeling.output_manifest import (
     LabelStatus,
@@ -16,7 +17,6 @@ from workflows.labeling.output_manifest import (
     output_line,
     parse_output_manifest,
     read_output_manifest,
-    write_output_manifest,
 )
 
 ATTRIBUTE = "answer-relevance"
@@ -75,7 +75,7 @@ def test_written_lines_are_the_input_line_plus_label_and_metadata(tmp_path: Path
     label = consolidate([WorkerRating(worker_id="alice", rating=2, comment="off topic")])
     moment = datetime(2026, 11, 21, 11, 30, 5, 123456, tzinfo=UTC)
     line = output_line(input_line(item), ATTRIBUTE, label.model_dump(mode="json"), "local-run", moment)
-    assert write_output_manifest(tmp_path / "out.manifest", [line]) == 1
+    assert write_jsonl(tmp_path / "out.manifest", [line]) == 1
 
     raw = json.loads((tmp_path / "out.manifest").read_text(encoding="utf-8"))
     assert {key: raw[key] for key in input_line(item)} == input_line(item)

@@ -25,11 +25,11 @@ from tests.labeling.samples import (
 )
 from workflows.labeling.gt_task import TaskInput
 from workflows.labeling.input_manifest import parse_input_manifest
+from workflows.labeling.jsonl import write_jsonl
 from workflows.labeling.output_manifest import (
     LabelStatus,
     output_line,
     read_output_manifest,
-    write_output_manifest,
 )
 from workflows.labeling.template import render_task
 from workflows.training.datasets import build_datasets, write_datasets
@@ -124,7 +124,7 @@ def test_round_trip_from_input_manifest_to_training_datasets(settings: Settings,
         for index, entry in enumerate(manifest.entries)
     ]
     output_path = tmp_path / JOB / "manifests" / "output" / "output.manifest"
-    assert write_output_manifest(output_path, output_lines) == 4
+    assert write_jsonl(output_path, output_lines) == 4
 
     # 6. the reader
     output = read_output_manifest(output_path)

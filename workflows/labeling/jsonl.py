@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -46,3 +47,16 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
 def dumps_line(value: Any) -> str:
     """One manifest line: compact JSON, non-ASCII kept readable."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_jsonl(path: Path, lines: Iterable[Mapping[str, Any]]) -> int:
+    """Write JSON Lines atomically (a temporary file renamed into place); returns the number of lines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    count = 0
+    with partial.open("w", encoding="utf-8") as handle:
+        for line in lines:
+            handle.write(dumps_line(line) + "\n")
+            count += 1
+    partial.replace(path)
+    return count

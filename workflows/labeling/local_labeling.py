@@ -25,9 +25,9 @@ from chatbot.config import Settings
 from chatbot.errors import AnnotationStoreError
 from workflows.labeling.consolidation import consolidate
 from workflows.labeling.input_manifest import InputManifest, parse_input_manifest
-from workflows.labeling.jsonl import describe_validation_error
+from workflows.labeling.jsonl import describe_validation_error, write_jsonl
 from workflows.labeling.manifest import LabelingItem, WorkerRating
-from workflows.labeling.output_manifest import output_line, write_output_manifest
+from workflows.labeling.output_manifest import output_line
 
 log = structlog.get_logger(__name__)
 
@@ -221,7 +221,7 @@ class LocalLabeling:
             )
             labeled += 1
             complete += len(annotations) >= self.annotations_per_item
-        count = write_output_manifest(path, lines)
+        count = write_jsonl(path, lines)
         log.info("labeling.exported", path=str(path), lines=count, labeled=labeled, complete=complete)
         return ExportSummary(
             path=path, lines=count, labeled=labeled, complete=complete, unlabeled=count - labeled

@@ -21,7 +21,7 @@ are still read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chatbot.errors import ManifestLineError
-from workflows.labeling.jsonl import describe_validation_error, dumps_line, iter_json_objects
+from workflows.labeling.jsonl import describe_validation_error, iter_json_objects
 from workflows.labeling.manifest import METADATA_KEY, ConsolidatedLabel, LabelingItem, LabelMetadata
 
 CUSTOM_LABEL_TYPE = "groundtruth/custom"
@@ -68,19 +68,6 @@ def output_line(
     line[label_attribute] = dict(label_content)
     line[label_attribute + METADATA_SUFFIX] = label_metadata(job_name, created_at)
     return line
-
-
-def write_output_manifest(path: Path, lines: Iterable[Mapping[str, Any]]) -> int:
-    """Write JSON Lines atomically (a temporary file renamed into place); returns the number of lines."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    count = 0
-    with partial.open("w", encoding="utf-8") as handle:
-        for line in lines:
-            handle.write(dumps_line(line) + "\n")
-            count += 1
-    partial.replace(path)
-    return count
 
 
 class LabelStatus(StrEnum):

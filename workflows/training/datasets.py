@@ -38,9 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot.errors import ManifestLineError
 from workflows.labeling.consolidation import consolidate
-from workflows.labeling.jsonl import dumps_line
+from workflows.labeling.jsonl import dumps_line, write_jsonl
 from workflows.labeling.manifest import RATING_MAX, RATING_MIN, ConsolidatedLabel, LabelingItem, WorkerRating
-from workflows.labeling.output_manifest import LabelStatus, OutputManifest, write_output_manifest
+from workflows.labeling.output_manifest import LabelStatus, OutputManifest
 
 DESIRABLE_MIN_RATING = 4.0
 UNDESIRABLE_MAX_RATING = 2.0
@@ -253,7 +253,7 @@ def build_datasets(manifests: Sequence[OutputManifest]) -> FeedbackDatasets:
 
 
 def _write_rows(path: Path, rows: Sequence[BaseModel]) -> None:
-    write_output_manifest(path, (row.model_dump(mode="json") for row in rows))
+    write_jsonl(path, (row.model_dump(mode="json") for row in rows))
 
 
 def write_datasets(datasets: FeedbackDatasets, out_dir: Path) -> dict[str, Path]:
