@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import functools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +18,7 @@ from chatbot.conversation.state import (
 )
 from chatbot.conversation.transcript import Role
 from chatbot.models import EscalationReason, Sentiment, SentimentLabel
+from tests.support.concurrency import run_at_once
 
 ANGRY = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9, negative=0.9, judged_by="test")
 
@@ -346,26 +347,17 @@ def test_two_experts_claiming_at_once_leave_exactly_one_owner(state_store: Conve
     conversation_id = new_conversation_id()
     escalate(state_store, conversation_id)
     experts = [f"expert-{index}" for index in range(6)]
-    start = threading.Barrier(len(experts))
     winners: list[str] = []
     refusals: list[str] = []
-    unexpected: list[BaseException] = []
 
     def attempt(expert: str) -> None:
-        start.wait()
         try:
             state_store.claim(conversation_id, expert)
             winners.append(expert)
         except CaseAlreadyClaimedError as error:
             refusals.append(str(error))
-        except BaseException as error:
-            unexpected.append(error)
 
-    threads = [threading.Thread(target=attempt, args=(expert,)) for expert in experts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    unexpected = run_at_once([functools.partial(attempt, expert) for expert in experts], timeout_s=60)
 
     assert unexpected == []
     assert len(winners) == 1
@@ -377,25 +369,15 @@ def test_two_experts_claiming_at_once_leave_exactly_one_owner(state_store: Conve
 def test_concurrent_appends_get_unique_gapless_seqs(state_store: ConversationStateStore) -> None:
     conversation_id = new_conversation_id()
     writers, per_writer = 4, 5
-    start = threading.Barrier(writers * 2)
-    unexpected: list[BaseException] = []
 
     def write(writer: int) -> None:
-        start.wait()
-        try:
-            for index in range(per_writer):
-                state_store.append_message(
-                    conversation_id, Role.CUSTOMER, f"{writer}:{index}", turn_id=f"w{writer}-{index}"
-                )
-        except BaseException as error:
-            unexpected.append(error)
+        for index in range(per_writer):
+            state_store.append_message(
+                conversation_id, Role.CUSTOMER, f"{writer}:{index}", turn_id=f"w{writer}-{index}"
+            )
 
     # every writer runs twice at once, like a retried request racing the original
-    threads = [threading.Thread(target=write, args=(writer % writers,)) for writer in range(writers * 2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    unexpected = run_at_once([functools.partial(write, writer % writers) for writer in range(writers * 2)])
 
     messages = state_store.messages_after(conversation_id, 0)
     assert unexpected == []

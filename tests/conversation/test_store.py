@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from chatbot.conversation.store import (
 from chatbot.conversation.transcript import Feedback, Rating, Role, Transcript
 from chatbot.errors import InvalidTranscriptError, TranscriptNotFoundError, TranscriptStoreUnavailableError
 from tests.conversation.test_store_helpers import DAY, conversation_id, fresh_bucket, turn
+from tests.support.concurrency import run_at_once
 
 
 @pytest.fixture
@@ -132,22 +133,12 @@ def test_two_writers_racing_keep_every_turn(store: TranscriptStore) -> None:
     cid = conversation_id()
     app_turns = [turn(Role.CUSTOMER, f"customer {n}", 2 * n) for n in range(12)]
     console_turns = [turn(Role.EXPERT, f"expert {n}", 2 * n + 1) for n in range(12)]
-    start = threading.Barrier(2)
-    failures: list[BaseException] = []
 
     def write(turns: list[Any]) -> None:
-        start.wait()
-        try:
-            for one in turns:
-                store.upsert_turns(cid, [one])
-        except BaseException as error:
-            failures.append(error)
+        for one in turns:
+            store.upsert_turns(cid, [one])
 
-    threads = [threading.Thread(target=write, args=(turns,)) for turns in (app_turns, console_turns)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    failures = run_at_once([functools.partial(write, turns) for turns in (app_turns, console_turns)])
 
     assert failures == []
     texts = [t.text for t in store.load(cid).turns]

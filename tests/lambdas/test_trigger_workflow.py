@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from lambdas.trigger_workflow import handler
 from lambdas.trigger_workflow.models import TriggerWorkflowConfig
 from lambdas.trigger_workflow.notification import build_expert_notification
 from lambdas.trigger_workflow.trigger import execution_input, parse_trigger_event, trigger_workflow
+from tests.support.concurrency import run_at_once
 from tests.workflows.helpers import (
     EVENTS_DIR,
     CaseQueueReader,
@@ -226,22 +226,12 @@ def test_hundred_concurrent_duplicate_triggers_start_one_execution(
     stepfunctions = client("stepfunctions", settings, config=Config(max_pool_connections=100))
     event = make_event()
     config = trigger_config(resources, heartbeat=60, timeout=120)
-    start = threading.Barrier(100)
     results: list[Any] = []
-    errors: list[BaseException] = []
 
     def trigger() -> None:
-        start.wait()
-        try:
-            results.append(trigger_workflow(event, config, stepfunctions))
-        except BaseException as error:  # collected and asserted below
-            errors.append(error)
+        results.append(trigger_workflow(event, config, stepfunctions))
 
-    threads = [threading.Thread(target=trigger) for _ in range(100)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_at_once([trigger] * 100)
 
     assert errors == []
     assert len(results) == 100

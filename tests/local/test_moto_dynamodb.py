@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import threading
+import functools
 import uuid
 
 from botocore.exceptions import ClientError
 
-from chatbot.aws import client
+from chatbot.aws import client, error_code
 from chatbot.config import Settings
+from tests.support.concurrency import run_at_once
 
 FILLER_ITEMS = 2000
 
@@ -33,19 +34,12 @@ def test_failed_transactions_never_undo_concurrent_writes(settings: Settings) ->
             }
         )
     writers, writes_each = 4, 15
-    start = threading.Barrier(writers * 2)
-    unexpected: list[BaseException] = []
 
     def write(writer: int) -> None:
-        start.wait()
-        try:
-            for index in range(writes_each):
-                dynamodb.put_item(TableName=table, Item={"pk": {"S": f"w{writer}-{index}"}})
-        except BaseException as error:
-            unexpected.append(error)
+        for index in range(writes_each):
+            dynamodb.put_item(TableName=table, Item={"pk": {"S": f"w{writer}-{index}"}})
 
     def lose_races() -> None:  # transactions that always fail their condition, so moto rolls them back
-        start.wait()
         for _ in range(writes_each):
             try:
                 dynamodb.transact_write_items(
@@ -60,17 +54,11 @@ def test_failed_transactions_never_undo_concurrent_writes(settings: Settings) ->
                     ]
                 )
             except ClientError as error:
-                if error.response["Error"]["Code"] != "TransactionCanceledException":
-                    unexpected.append(error)
-            except BaseException as error:
-                unexpected.append(error)
+                if error_code(error) != "TransactionCanceledException":
+                    raise
 
-    threads = [threading.Thread(target=write, args=(writer,)) for writer in range(writers)]
-    threads += [threading.Thread(target=lose_races) for _ in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    calls = [functools.partial(write, writer) for writer in range(writers)]
+    unexpected = run_at_once([*calls, *[lose_races] * writers])
 
     stored: set[str] = set()
     for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
